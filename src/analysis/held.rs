@@ -1,0 +1,87 @@
+//! The dataflow state: locks held on every path to a point (must-held),
+//! locks the function released without taking them, and whether page faults
+//! are disabled.
+
+use super::classes::ClassId;
+use super::witness::Chain;
+use crate::ir::{Base, LockRef, Span, Sym};
+use crate::model::Mode;
+use smallvec::SmallVec;
+
+#[derive(Debug, Clone)]
+pub struct HeldLock {
+    pub class: ClassId,
+    /// The instance, in this function's frame.
+    pub lock: LockRef,
+    pub mode: Mode,
+    /// Readers of this kind may nest (`rwlock_t`, rcu).
+    pub recursive_read: bool,
+    pub trylock: bool,
+    /// Where it was taken in this function.
+    pub site: Span,
+    /// The primitive or helper called at `site`.
+    pub taker: Sym,
+    /// When a helper took it: the helper's chain down to the primitive.
+    pub via: Option<Chain>,
+    /// False for locks the caller holds (annotations, re-taken after a
+    /// release): those are not this function's exit effect.
+    pub exported: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub held: SmallVec<[HeldLock; 4]>,
+    pub pagefault_disabled: u16,
+    /// Locks released that this function did not take: its caller held them.
+    pub released: SmallVec<[(ClassId, LockRef); 2]>,
+}
+
+pub fn same_instance(a: &LockRef, b: &LockRef) -> bool {
+    a.base != Base::Unknown && a.base == b.base && a.path == b.path
+}
+
+fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
+    a.class == b.class && a.lock.base == b.lock.base && a.lock.path == b.lock.path
+}
+
+impl State {
+    /// Meet at a join: only what holds on both paths survives.
+    pub fn meet(&mut self, other: &State) -> bool {
+        let before = (self.held.len(), self.released.len(), self.pagefault_disabled);
+        self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
+        self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
+        self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
+        before != (self.held.len(), self.released.len(), self.pagefault_disabled)
+    }
+
+    pub fn add(&mut self, lock: HeldLock) {
+        // A lock the caller held and this function released comes back as the
+        // caller's: it is not an exit effect of this function.
+        if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
+            self.released.remove(pos);
+            self.held.push(HeldLock { exported: false, ..lock });
+            return;
+        }
+        self.held.push(lock);
+    }
+
+    /// Drops the held lock matching `lock` (same instance, else same class);
+    /// a lock not held here was held by the caller.
+    pub fn release(&mut self, class: ClassId, lock: &LockRef) {
+        let pos = self
+            .held
+            .iter()
+            .rposition(|h| same_instance(&h.lock, lock))
+            .or_else(|| self.held.iter().rposition(|h| h.class == class));
+        match pos {
+            Some(p) => {
+                self.held.remove(p);
+            }
+            None => self.released.push((class, lock.clone())),
+        }
+    }
+
+    pub fn released_classes(&self) -> SmallVec<[ClassId; 2]> {
+        self.released.iter().map(|(c, _)| *c).collect()
+    }
+}

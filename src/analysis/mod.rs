@@ -1,0 +1,135 @@
+//! Analysis: call graph → bottom-up summaries over SCCs → per-function
+//! dataflow with callee summaries → observations for the checks.
+//!
+//! Architecture invariant: analysis never does I/O and never prints; it
+//! returns plain data.
+
+pub mod classes;
+pub mod dataflow;
+pub mod held;
+pub mod summary;
+pub mod witness;
+
+use crate::index::{FuncId, Program, Target};
+use crate::ir::{Callee, Event};
+use crate::model::Model;
+use classes::{ClassId, Classes};
+use dataflow::{Ctx, Observation};
+use petgraph::graph::{DiGraph, NodeIndex};
+use summary::FunctionSummary;
+
+/// A function whose lock state on return depends on a parameter's value.
+#[derive(Debug, Clone)]
+pub struct ConditionalLocking {
+    pub param: u8,
+    /// Classes held (or released) on return for one value and not the other.
+    pub classes: Vec<ClassId>,
+}
+
+pub struct Analysis {
+    pub observations: Vec<(FuncId, Observation)>,
+    pub conditional: Vec<(FuncId, ConditionalLocking)>,
+    pub classes: Classes,
+    pub summaries: Vec<FunctionSummary>,
+    pub stats: AnalysisStats,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct AnalysisStats {
+    pub call_edges: usize,
+    pub unresolved_calls: usize,
+    pub sccs: usize,
+}
+
+/// Recursive SCCs are iterated at most this often; summaries only grow, and
+/// in practice converge in two rounds.
+const MAX_SCC_ROUNDS: usize = 4;
+
+pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -> Analysis {
+    let n = prog.funcs.len();
+    let mut stats = AnalysisStats::default();
+    let mut graph: DiGraph<FuncId, ()> = DiGraph::with_capacity(n, n * 4);
+    for id in 0..n {
+        graph.add_node(id as FuncId);
+    }
+    for (id, def) in prog.funcs.iter().enumerate() {
+        for block in &def.func.blocks {
+            for event in &block.events {
+                let Event::Call(call) = event else { continue };
+                let Callee::Named(sym) = call.callee else { continue };
+                match prog.resolve_call(sym, def.file) {
+                    Target::Functions(ids) => {
+                        for callee in ids {
+                            graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
+                            stats.call_edges += 1;
+                        }
+                    }
+                    Target::Unknown => stats.unresolved_calls += 1,
+                    Target::Primitive(_) => {}
+                }
+            }
+        }
+    }
+    // Tarjan yields SCCs callees-first: every callee's summary is ready (or,
+    // inside a recursive SCC, iterated) before its callers are analysed.
+    let sccs = petgraph::algo::tarjan_scc(&graph);
+    stats.sccs = sccs.len();
+    let mut summaries = vec![FunctionSummary::default(); n];
+    let mut classes = Classes::default();
+    let mut observations = Vec::new();
+    let mut conditional = Vec::new();
+    for scc in sccs {
+        let members: Vec<FuncId> = scc.iter().map(|ix| graph[*ix]).collect();
+        let recursive = members.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+        let rounds = if recursive { MAX_SCC_ROUNDS } else { 1 };
+        let mut last: Vec<(FuncId, Vec<Observation>)> = Vec::new();
+        for _ in 0..rounds {
+            last.clear();
+            let mut changed = false;
+            for &id in &members {
+                let mut ctx = Ctx { prog, model, summaries: &summaries, classes: &mut classes };
+                let out = dataflow::analyze(&mut ctx, id, None);
+                changed |= out.summary.shape() != summaries[id as usize].shape();
+                summaries[id as usize] = out.summary;
+                last.push((id, out.observations));
+            }
+            if !changed {
+                break;
+            }
+        }
+        for (id, obs) in last {
+            if report(id) {
+                observations.extend(obs.into_iter().map(|o| (id, o)));
+            }
+        }
+        for &id in &members {
+            if !report(id) {
+                continue;
+            }
+            let def = &prog.funcs[id as usize];
+            for param in dataflow::tested_params(def) {
+                let mut ctx = Ctx { prog, model, summaries: &summaries, classes: &mut classes };
+                let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
+                let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
+                if when_true != when_false {
+                    let mut differ: Vec<ClassId> = Vec::new();
+                    for (c, _) in when_true.held.iter().chain(&when_false.held) {
+                        if !(when_true.held.iter().any(|(x, _)| x == c) && when_false.held.iter().any(|(x, _)| x == c)) || when_true.held != when_false.held {
+                            differ.push(*c);
+                        }
+                    }
+                    for c in when_true.released.iter().chain(&when_false.released) {
+                        if !(when_true.released.contains(c) && when_false.released.contains(c)) {
+                            differ.push(*c);
+                        }
+                    }
+                    differ.sort_unstable();
+                    differ.dedup();
+                    conditional.push((id, ConditionalLocking { param, classes: differ }));
+                    break;
+                }
+            }
+        }
+    }
+    Analysis { observations, conditional, classes, summaries, stats }
+}

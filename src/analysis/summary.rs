@@ -1,0 +1,111 @@
+//! Function summaries: what a call to a function does to its caller's locks,
+//! computed bottom-up over the call graph.
+
+use super::classes::ClassId;
+use super::witness::Chain;
+use crate::ir::LockRef;
+use crate::model::Mode;
+use smallvec::SmallVec;
+
+/// An effect somewhere inside the call, with the path that shows it and the
+/// caller's locks the callee is known to have dropped before it happens.
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub chain: Chain,
+    pub released_before: SmallVec<[ClassId; 2]>,
+}
+
+/// A blocking acquisition somewhere inside the call.
+#[derive(Debug, Clone)]
+pub struct Acquisition {
+    pub class: ClassId,
+    /// In the callee's frame; mapped to the caller's arguments at a call.
+    pub lock: LockRef,
+    pub mode: Mode,
+    pub recursive_read: bool,
+    pub nested: bool,
+    pub effect: Effect,
+}
+
+/// A lock the function returns holding (or has released) on return.
+#[derive(Debug, Clone)]
+pub struct ExitLock {
+    pub class: ClassId,
+    pub lock: LockRef,
+    pub mode: Mode,
+    pub recursive_read: bool,
+    pub trylock: bool,
+    /// How the function took it, for the witness of a later finding.
+    pub via: Option<Chain>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct FunctionSummary {
+    pub fault: Option<Effect>,
+    pub sleep: Option<Effect>,
+    pub acquires: Vec<Acquisition>,
+    /// Held on every return: an acquiring helper (`futex_cleanup_begin`).
+    pub exit_acquires: Vec<ExitLock>,
+    /// Held only when it returns non-zero (a trylock-style helper) ...
+    pub acquires_if_nonzero: Vec<ExitLock>,
+    /// ... or only when it returns zero.
+    pub acquires_if_zero: Vec<ExitLock>,
+    /// Released on return though the function did not take them.
+    pub exit_releases: Vec<(ClassId, LockRef)>,
+}
+
+/// At most this many acquisitions are kept per summary; the shortest
+/// witnesses win. Keeps summaries of top-level functions small.
+pub const MAX_ACQUISITIONS: usize = 64;
+
+impl FunctionSummary {
+    /// A cheap fingerprint to detect when iteration over a recursive SCC
+    /// has converged.
+    pub fn shape(&self) -> (bool, bool, usize, usize, usize, usize, usize) {
+        (
+            self.fault.is_some(),
+            self.sleep.is_some(),
+            self.acquires.len(),
+            self.exit_acquires.len(),
+            self.acquires_if_nonzero.len(),
+            self.acquires_if_zero.len(),
+            self.exit_releases.len(),
+        )
+    }
+
+    /// Several definitions of one name (`#ifdef` variants): any may be the
+    /// one compiled, so their effects are united.
+    pub fn merge(&mut self, other: &FunctionSummary) {
+        if let Some(f) = &other.fault {
+            if self.fault.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
+                self.fault = Some(f.clone());
+            }
+        }
+        if let Some(f) = &other.sleep {
+            if self.sleep.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
+                self.sleep = Some(f.clone());
+            }
+        }
+        for a in &other.acquires {
+            if !self.acquires.iter().any(|s| s.class == a.class) {
+                self.acquires.push(a.clone());
+            }
+        }
+        extend_unique(&mut self.exit_acquires, &other.exit_acquires);
+        extend_unique(&mut self.acquires_if_nonzero, &other.acquires_if_nonzero);
+        extend_unique(&mut self.acquires_if_zero, &other.acquires_if_zero);
+        for r in &other.exit_releases {
+            if !self.exit_releases.iter().any(|s| s.0 == r.0) {
+                self.exit_releases.push(r.clone());
+            }
+        }
+    }
+}
+
+fn extend_unique(into: &mut Vec<ExitLock>, from: &[ExitLock]) {
+    for e in from {
+        if !into.iter().any(|s| s.class == e.class) {
+            into.push(e.clone());
+        }
+    }
+}

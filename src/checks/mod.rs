@@ -1,0 +1,44 @@
+//! The checks: each module turns the analysis' observations into findings
+//! and carries the documentation `lockpath explain` prints.
+
+pub mod conditional_locking;
+pub mod double_lock;
+pub mod fault_under_lock;
+mod trace;
+
+use crate::analysis::dataflow::Observation;
+use crate::analysis::Analysis;
+use crate::finding::{Finding, Severity};
+use crate::index::Program;
+use crate::model::Model;
+
+/// A check's stable identity.
+pub struct CheckInfo {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+    pub doc: &'static str,
+}
+
+/// Every check, once.
+pub const CHECKS: &[&CheckInfo] = &[&conditional_locking::INFO, &double_lock::INFO, &fault_under_lock::INFO];
+
+pub fn find(id: &str) -> Option<&'static CheckInfo> {
+    CHECKS.iter().copied().find(|c| c.id == id)
+}
+
+/// All findings of all checks, in no particular order (the caller sorts).
+pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (func, obs) in &analysis.observations {
+        let finding = match obs {
+            Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
+            Observation::AcquireWhileHeld { .. } => double_lock::finding(prog, analysis, *func, obs),
+        };
+        out.extend(finding);
+    }
+    for (func, cond) in &analysis.conditional {
+        out.push(conditional_locking::finding(prog, analysis, *func, cond));
+    }
+    out
+}

@@ -1,0 +1,148 @@
+//! The pipeline, end to end: discover → read → parse+extract (parallel) →
+//! index → analyse → check → sorted findings. Output is the caller's job.
+
+use crate::analysis;
+use crate::checks;
+use crate::discover;
+use crate::extract;
+use crate::finding::{Finding, Severity};
+use crate::index::{Program, SourceFile};
+use crate::ir::FileFacts;
+use crate::model::Model;
+use rayon::prelude::*;
+use std::path::PathBuf;
+
+pub struct Options {
+    pub paths: Vec<PathBuf>,
+    pub tree_context: bool,
+    pub max_file_size: u64,
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Summary {
+    pub files: usize,
+    pub context_files: usize,
+    pub functions: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    pub skipped_files: usize,
+}
+
+pub struct Report {
+    pub findings: Vec<Finding>,
+    pub files: Vec<SourceFile>,
+    /// One line each, naming the file: skipped or partly understood input.
+    pub problems: Vec<String>,
+    pub missing: Vec<PathBuf>,
+    pub summary: Summary,
+    /// Nothing usable was given (every input missing or skipped).
+    pub nothing_usable: bool,
+}
+
+/// Why a file was not analysed, or what is odd about it.
+enum Loaded {
+    Ok { facts: FileFacts, note: Option<String> },
+    Skipped(String),
+}
+
+pub fn run(model: &Model, opts: &Options) -> Report {
+    let found = discover::discover(&opts.paths, opts.tree_context);
+    let mut problems = found.problems.clone();
+    for m in &found.missing {
+        problems.push(format!("{}: no such file or directory", m.display()));
+    }
+    let all: Vec<(PathBuf, String, bool)> = found
+        .inputs
+        .into_iter()
+        .map(|(p, d)| (p, d, false))
+        .chain(found.context.into_iter().map(|(p, d)| (p, d, true)))
+        .collect();
+    // Results come back in input order whatever the thread count.
+    let loaded: Vec<Loaded> = all
+        .par_iter()
+        .map_init(new_parser, |parser, (path, _, _)| load(parser, path, opts.max_file_size))
+        .collect();
+    let mut inputs = Vec::with_capacity(all.len());
+    let mut summary = Summary::default();
+    for ((path, display, is_context), result) in all.into_iter().zip(loaded) {
+        match result {
+            Loaded::Ok { facts, note } => {
+                if !is_context {
+                    if let Some(note) = note {
+                        problems.push(format!("{display}: {note}"));
+                    }
+                    problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
+                    summary.files += 1;
+                } else {
+                    summary.context_files += 1;
+                }
+                let is_header = path.extension().is_some_and(|e| e == "h");
+                let file = SourceFile { path, display, is_context, is_header, line_starts: facts.line_starts.clone() };
+                inputs.push((file, facts));
+            }
+            Loaded::Skipped(why) => {
+                if !is_context {
+                    problems.push(format!("{display}: {why}"));
+                    summary.skipped_files += 1;
+                }
+            }
+        }
+    }
+    let nothing_usable = summary.files == 0;
+    let prog = Program::build(model, inputs);
+    summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
+    let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
+    let analysis = analysis::analyze(&prog, model, &reported);
+    let mut findings = checks::run(&prog, model, &analysis);
+    sort_findings(&mut findings, &prog.files);
+    summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    Report { findings, files: prog.files, problems, missing: found.missing, summary, nothing_usable }
+}
+
+fn new_parser() -> tree_sitter::Parser {
+    let mut parser = tree_sitter::Parser::new();
+    // The grammar is compiled in; failing to load it is a build defect, and
+    // then every file reports that it could not be parsed.
+    let _ = parser.set_language(&tree_sitter_c::LANGUAGE.into());
+    parser
+}
+
+fn load(parser: &mut tree_sitter::Parser, path: &PathBuf, max_size: u64) -> Loaded {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
+    };
+    if !meta.is_file() {
+        return Loaded::Skipped("not a regular file, skipped".into());
+    }
+    if meta.len() > max_size {
+        return Loaded::Skipped(format!(
+            "{:.1} MiB is over the {} MiB limit (--max-file-size), skipped",
+            meta.len() as f64 / 1048576.0,
+            max_size / 1048576
+        ));
+    }
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
+    };
+    if bytes.is_empty() {
+        return Loaded::Ok { facts: FileFacts::default(), note: Some("empty file, nothing to check".into()) };
+    }
+    if bytes.iter().take(8192).any(|&b| b == 0) {
+        return Loaded::Skipped("binary file (NUL bytes), skipped".into());
+    }
+    let note = std::str::from_utf8(&bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
+    let facts = extract::extract_file(&bytes, parser);
+    Loaded::Ok { facts, note }
+}
+
+fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {
+    let key = |f: &Finding| {
+        let file = files.get(f.file as usize);
+        let (line, col) = file.map_or((0, 0), |s| s.line_col(f.span.start));
+        (file.map(|s| s.display.clone()).unwrap_or_default(), line, f.check, col, f.message.clone(), f.trace.len())
+    };
+    findings.sort_by_cached_key(key);
+}

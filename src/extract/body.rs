@@ -1,0 +1,801 @@
+//! Lowers one function body (or macro body) into a control-flow graph of
+//! lock events. Statements are lowered recursively up to `MAX_DEPTH`; deeper
+//! code is flattened by an iterative walk, so hostile nesting cannot overflow
+//! the stack. Expressions are always walked iteratively.
+
+use super::names::Names;
+use super::syntax::{callee_identifier, declarator_name, strip_parens, text, type_name};
+use crate::ir::{
+    Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span,
+    Terminator,
+};
+use rustc_hash::FxHashMap;
+use smallvec::SmallVec;
+use tree_sitter::Node;
+
+/// Statement nesting beyond which control flow is no longer tracked.
+const MAX_DEPTH: u32 = 200;
+
+pub(crate) struct BodyBuilder<'a> {
+    src: &'a [u8],
+    names: &'a mut Names,
+    /// Added to every span: macro bodies are parsed from a synthetic buffer.
+    span_shift: i64,
+    pub(crate) blocks: Vec<Block>,
+    cur: BlockId,
+    params: Vec<Param>,
+    /// Declared locals per open scope, innermost last.
+    locals: Vec<Vec<(crate::ir::Sym, Option<crate::ir::Sym>)>>,
+    /// Guards entered per open scope, innermost last.
+    guards: Vec<Vec<(crate::ir::Sym, Option<LockRef>)>>,
+    loops: Vec<Jump>,
+    labels: FxHashMap<crate::ir::Sym, BlockId>,
+    /// Locals last assigned a call's result: `locked = mutex_trylock(..)`.
+    call_vars: FxHashMap<crate::ir::Sym, (BlockId, u32)>,
+    depth: u32,
+    pub(crate) flattened: bool,
+}
+
+/// Where `break` and `continue` go, and how many scopes they leave.
+struct Jump {
+    brk: BlockId,
+    cont: Option<BlockId>,
+    scopes: usize,
+}
+
+impl<'a> BodyBuilder<'a> {
+    pub(crate) fn new(src: &'a [u8], names: &'a mut Names, span_shift: i64, params: Vec<Param>) -> Self {
+        BodyBuilder {
+            src,
+            names,
+            span_shift,
+            blocks: vec![Block::default()],
+            cur: 0,
+            params,
+            locals: Vec::new(),
+            guards: Vec::new(),
+            loops: Vec::new(),
+            labels: FxHashMap::default(),
+            call_vars: FxHashMap::default(),
+            depth: 0,
+            flattened: false,
+        }
+    }
+
+    /// Lowers the function body and closes the CFG with a fall-off return.
+    pub(crate) fn lower_body(mut self, body: Node) -> (Vec<Block>, Vec<Param>, bool) {
+        self.stmt(body);
+        self.finish(Terminator::Return(RetVal::Unknown));
+        (self.blocks, self.params, self.flattened)
+    }
+
+    pub(crate) fn span(&self, node: Node) -> Span {
+        let shift = |b: usize| (b as i64 + self.span_shift).max(0) as u32;
+        Span { start: shift(node.start_byte()), end: shift(node.end_byte()) }
+    }
+
+    fn new_block(&mut self) -> BlockId {
+        self.blocks.push(Block::default());
+        (self.blocks.len() - 1) as BlockId
+    }
+
+    fn finish(&mut self, term: Terminator) {
+        if let Some(block) = self.blocks.get_mut(self.cur as usize) {
+            if matches!(block.term, Terminator::Unreachable) {
+                block.term = term;
+            }
+        }
+    }
+
+    fn goto(&mut self, target: BlockId) {
+        self.finish(Terminator::Goto(target));
+    }
+
+    /// Continues in a fresh block nothing jumps to (after return/goto/break).
+    fn dead(&mut self) {
+        self.cur = self.new_block();
+    }
+
+    fn push_event(&mut self, event: Event) {
+        if let Some(block) = self.blocks.get_mut(self.cur as usize) {
+            block.events.push(event);
+        }
+    }
+
+    fn last_event_pos(&self) -> Option<(BlockId, u32)> {
+        let block = self.blocks.get(self.cur as usize)?;
+        let n = block.events.len();
+        (n > 0).then(|| (self.cur, (n - 1) as u32))
+    }
+
+    // ---- statements -------------------------------------------------------
+
+    fn stmt(&mut self, node: Node) {
+        if self.depth >= MAX_DEPTH {
+            self.flattened = true;
+            self.emit_expr(node);
+            return;
+        }
+        self.depth += 1;
+        match node.kind() {
+            "compound_statement" => self.compound(node),
+            "expression_statement" => self.expr_stmt(node),
+            "declaration" => self.declaration(node),
+            "if_statement" => self.if_stmt(node),
+            "while_statement" => self.while_stmt(node),
+            "do_statement" => self.do_stmt(node),
+            "for_statement" => self.for_stmt(node),
+            "switch_statement" => self.switch_stmt(node),
+            "return_statement" => self.return_stmt(node),
+            "goto_statement" => {
+                if let Some(label) = node.child_by_field_name("label") {
+                    let target = self.label_block(label);
+                    self.goto(target);
+                }
+                self.dead();
+            }
+            "labeled_statement" => {
+                if let Some(label) = node.child_by_field_name("label") {
+                    let target = self.label_block(label);
+                    self.goto(target);
+                    self.cur = target;
+                }
+                self.children_stmts(node, &["label"]);
+            }
+            "break_statement" => self.jump(|j| Some(j.brk)),
+            "continue_statement" => self.jump(|j| j.cont),
+            "case_statement" => self.children_stmts(node, &["value"]),
+            "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" => self.preproc(node),
+            "preproc_else" => self.children_stmts(node, &[]),
+            "comment" | ";" | "{" | "}" => {}
+            _ => self.emit_expr(node),
+        }
+        self.depth -= 1;
+    }
+
+    fn children_stmts(&mut self, node: Node, skip_fields: &[&str]) {
+        let mut cursor = node.walk();
+        for (i, child) in node.children(&mut cursor).enumerate() {
+            if !child.is_named() {
+                continue;
+            }
+            let field = node.field_name_for_child(i as u32);
+            if field.is_some_and(|f| skip_fields.contains(&f)) {
+                continue;
+            }
+            self.stmt(child);
+        }
+    }
+
+    fn compound(&mut self, node: Node) {
+        self.locals.push(Vec::new());
+        self.guards.push(Vec::new());
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.named_children(&mut cursor).collect();
+        let mut i = 0;
+        while i < children.len() {
+            let child = children[i];
+            if let (Some(header), Some(&body)) = (macro_block_header(child), children.get(i + 1)) {
+                self.macro_block(header, body);
+                i += 2;
+                continue;
+            }
+            self.stmt(child);
+            i += 1;
+        }
+        self.pop_scope();
+    }
+
+    fn pop_scope(&mut self) {
+        self.locals.pop();
+        if let Some(guards) = self.guards.pop() {
+            self.exit_guards(&guards);
+        }
+    }
+
+    fn exit_guards(&mut self, guards: &[(crate::ir::Sym, Option<LockRef>)]) {
+        for (guard, lock) in guards.iter().rev() {
+            let span = Span::default();
+            self.push_event(Event::GuardExit { guard: *guard, lock: lock.clone(), span });
+        }
+    }
+
+    /// Guards of every scope deeper than `keep`, innermost first.
+    fn exit_guards_above(&mut self, keep: usize) {
+        let leaving: Vec<_> = self.guards.iter().skip(keep).rev().flatten().cloned().collect();
+        for (guard, lock) in leaving {
+            self.push_event(Event::GuardExit { guard, lock, span: Span::default() });
+        }
+    }
+
+    /// `list_for_each_entry(pos, head, member) { .. }` is a loop with the macro
+    /// call as its header; `scoped_guard(mutex, &l) { .. }` is a guarded scope.
+    fn macro_block(&mut self, header: Node, body: Node) {
+        if callee_identifier(header, self.src) == Some("scoped_guard") {
+            self.guards.push(Vec::new());
+            self.locals.push(Vec::new());
+            self.enter_guard(header, 0);
+            self.stmt(body);
+            self.pop_scope();
+            return;
+        }
+        let head = self.new_block();
+        let body_b = self.new_block();
+        let exit = self.new_block();
+        self.goto(head);
+        self.cur = head;
+        self.emit_expr(header);
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
+        self.cur = body_b;
+        self.loops.push(Jump { brk: exit, cont: Some(head), scopes: self.guards.len() });
+        self.stmt(body);
+        self.loops.pop();
+        self.goto(head);
+        self.cur = exit;
+    }
+
+    /// Registers `guard(name)(lock)` / `scoped_guard(name, lock)` in the
+    /// innermost scope; `first_lock_arg` is where the lock sits in `call`'s args.
+    fn enter_guard(&mut self, call: Node, first_lock_arg: usize) {
+        let Some(args) = call.child_by_field_name("arguments") else { return };
+        let mut cursor = args.walk();
+        let named: Vec<Node> = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+        let (guard_node, lock_node) = if first_lock_arg == 0 {
+            (named.first().copied(), named.get(1).copied())
+        } else {
+            (None, named.first().copied())
+        };
+        let guard_name = match guard_node {
+            Some(n) => text(n, self.src).to_string(),
+            None => return,
+        };
+        self.guard_with_name(&guard_name, lock_node, call);
+    }
+
+    fn guard_with_name(&mut self, guard_name: &str, lock_node: Option<Node>, at: Node) {
+        let guard = self.names.intern(guard_name.trim());
+        let lock = lock_node.and_then(|n| self.lock_ref(n));
+        let span = self.span(at);
+        self.push_event(Event::GuardEnter { guard, lock: lock.clone(), span });
+        if let Some(scope) = self.guards.last_mut() {
+            scope.push((guard, lock));
+        }
+    }
+
+    fn expr_stmt(&mut self, node: Node) {
+        let Some(expr) = node.named_child(0) else { return };
+        // guard(mutex)(&lock);
+        if expr.kind() == "call_expression" {
+            if let Some(inner) = expr.child_by_field_name("function") {
+                if inner.kind() == "call_expression" && callee_identifier(inner, self.src) == Some("guard") {
+                    let guard_name = inner
+                        .child_by_field_name("arguments")
+                        .and_then(|a| a.named_child(0))
+                        .map(|n| text(n, self.src).to_string());
+                    if let Some(name) = guard_name {
+                        let lock = expr.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                        self.guard_with_name(&name, lock, inner);
+                        return;
+                    }
+                }
+            }
+        }
+        self.emit_expr(expr);
+        if expr.kind() == "assignment_expression" {
+            self.remember_call_var(expr.child_by_field_name("left"), expr.child_by_field_name("right"));
+        }
+    }
+
+    fn remember_call_var(&mut self, var: Option<Node>, value: Option<Node>) {
+        let (Some(var), Some(value)) = (var, value) else { return };
+        if var.kind() != "identifier" {
+            return;
+        }
+        let sym = self.names.intern(text(var, self.src));
+        if strip_parens(value).kind() == "call_expression" {
+            if let Some(pos) = self.last_event_pos() {
+                self.call_vars.insert(sym, pos);
+                return;
+            }
+        }
+        self.call_vars.remove(&sym);
+    }
+
+    fn declaration(&mut self, node: Node) {
+        let ty = node.child_by_field_name("type").and_then(|t| type_name(t, self.src)).map(str::to_string);
+        let ty = ty.map(|t| self.names.intern(&t));
+        let mut cursor = node.walk();
+        let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+        for decl in decls {
+            let (target, value) = if decl.kind() == "init_declarator" {
+                (decl.child_by_field_name("declarator"), decl.child_by_field_name("value"))
+            } else {
+                (Some(decl), None)
+            };
+            if let Some(value) = value {
+                self.emit_expr(value);
+            }
+            let Some(name_node) = target.and_then(declarator_name) else { continue };
+            let sym = self.names.intern(text(name_node, self.src));
+            if let Some(scope) = self.locals.last_mut() {
+                scope.push((sym, ty));
+            }
+            self.remember_call_var(Some(name_node), value);
+        }
+    }
+
+    fn if_stmt(&mut self, node: Node) {
+        let then_b = self.new_block();
+        let else_b = self.new_block();
+        let join = self.new_block();
+        if let Some(cond) = node.child_by_field_name("condition") {
+            self.cond(cond, then_b, else_b, 0);
+        } else {
+            self.finish(Terminator::Branch { cond: Cond::Opaque, then: then_b, otherwise: else_b });
+        }
+        self.cur = then_b;
+        if let Some(cons) = node.child_by_field_name("consequence") {
+            self.stmt(cons);
+        }
+        self.goto(join);
+        self.cur = else_b;
+        if let Some(alt) = node.child_by_field_name("alternative") {
+            // `else_clause` wraps the statement in newer grammars.
+            if alt.kind() == "else_clause" {
+                self.children_stmts(alt, &[]);
+            } else {
+                self.stmt(alt);
+            }
+        }
+        self.goto(join);
+        self.cur = join;
+    }
+
+    fn while_stmt(&mut self, node: Node) {
+        let head = self.new_block();
+        let body = self.new_block();
+        let exit = self.new_block();
+        self.goto(head);
+        self.cur = head;
+        match node.child_by_field_name("condition") {
+            Some(cond) => self.cond(cond, body, exit, 0),
+            None => self.goto(body),
+        }
+        self.loop_body(node.child_by_field_name("body"), body, exit, head);
+        self.cur = exit;
+    }
+
+    fn do_stmt(&mut self, node: Node) {
+        let body = self.new_block();
+        let test = self.new_block();
+        let exit = self.new_block();
+        self.goto(body);
+        self.loop_body(node.child_by_field_name("body"), body, exit, test);
+        self.cur = test;
+        match node.child_by_field_name("condition") {
+            Some(cond) => self.cond(cond, body, exit, 0),
+            None => self.goto(exit),
+        }
+        self.cur = exit;
+    }
+
+    fn for_stmt(&mut self, node: Node) {
+        self.locals.push(Vec::new());
+        if let Some(init) = node.child_by_field_name("initializer") {
+            if init.kind() == "declaration" {
+                self.declaration(init);
+            } else {
+                self.emit_expr(init);
+            }
+        }
+        let head = self.new_block();
+        let body = self.new_block();
+        let step = self.new_block();
+        let exit = self.new_block();
+        self.goto(head);
+        self.cur = head;
+        match node.child_by_field_name("condition") {
+            Some(cond) => self.cond(cond, body, exit, 0),
+            None => self.goto(body),
+        }
+        self.loop_body(node.child_by_field_name("body"), body, exit, step);
+        self.cur = step;
+        if let Some(update) = node.child_by_field_name("update") {
+            self.emit_expr(update);
+        }
+        self.goto(head);
+        self.cur = exit;
+        self.locals.pop();
+    }
+
+    fn loop_body(&mut self, body: Option<Node>, entry: BlockId, exit: BlockId, cont: BlockId) {
+        self.cur = entry;
+        self.loops.push(Jump { brk: exit, cont: Some(cont), scopes: self.guards.len() });
+        if let Some(body) = body {
+            self.stmt(body);
+        }
+        self.loops.pop();
+        self.goto(cont);
+    }
+
+    fn switch_stmt(&mut self, node: Node) {
+        if let Some(cond) = node.child_by_field_name("condition") {
+            self.emit_expr(cond);
+        }
+        let head = self.cur;
+        let exit = self.new_block();
+        let cont = self.loops.last().and_then(|j| j.cont);
+        self.loops.push(Jump { brk: exit, cont, scopes: self.guards.len() });
+        self.cur = self.new_block(); // code before the first case is dead
+        let mut targets = Vec::new();
+        let mut has_default = false;
+        if let Some(body) = node.child_by_field_name("body") {
+            self.locals.push(Vec::new());
+            self.guards.push(Vec::new());
+            let mut cursor = body.walk();
+            let children: Vec<Node> = body.named_children(&mut cursor).collect();
+            for child in children {
+                if child.kind() == "case_statement" {
+                    let case = self.new_block();
+                    self.goto(case); // fall through from the previous case
+                    self.cur = case;
+                    targets.push(case);
+                    has_default |= child.child_by_field_name("value").is_none();
+                    self.children_stmts(child, &["value"]);
+                } else {
+                    self.stmt(child);
+                }
+            }
+            self.pop_scope();
+        }
+        self.goto(exit);
+        self.loops.pop();
+        if !has_default {
+            targets.push(exit);
+        }
+        if let Some(block) = self.blocks.get_mut(head as usize) {
+            block.term = Terminator::Switch(targets);
+        }
+        self.cur = exit;
+    }
+
+    fn return_stmt(&mut self, node: Node) {
+        let value = node.named_child(0).filter(|n| n.kind() != "comment");
+        let Some(value) = value else {
+            self.exit_guards_above(0);
+            self.finish(Terminator::Return(RetVal::Unknown));
+            self.dead();
+            return;
+        };
+        let (inner, negated) = strip_not(value);
+        if inner.kind() == "call_expression" {
+            // `return mutex_trylock(&m);` returns non-zero exactly when locked.
+            self.emit_expr(value);
+            if let Some((block, event)) = self.last_event_pos() {
+                let nonzero = self.new_block();
+                let zero = self.new_block();
+                let (then, otherwise) = if negated { (zero, nonzero) } else { (nonzero, zero) };
+                self.finish(Terminator::Branch { cond: Cond::CallResult { block, event }, then, otherwise });
+                for (b, v) in [(nonzero, RetVal::NonZero), (zero, RetVal::Zero)] {
+                    self.cur = b;
+                    self.exit_guards_above(0);
+                    self.finish(Terminator::Return(v));
+                }
+                self.dead();
+                return;
+            }
+        }
+        self.emit_expr(value);
+        let ret = ret_val(value, self.src);
+        self.exit_guards_above(0);
+        self.finish(Terminator::Return(ret));
+        self.dead();
+    }
+
+    fn jump(&mut self, pick: impl Fn(&Jump) -> Option<BlockId>) {
+        let Some((target, scopes)) = self.loops.last().and_then(|j| pick(j).map(|t| (t, j.scopes))) else {
+            self.dead();
+            return;
+        };
+        self.exit_guards_above(scopes);
+        self.goto(target);
+        self.dead();
+    }
+
+    fn label_block(&mut self, label: Node) -> BlockId {
+        let sym = self.names.intern(text(label, self.src));
+        if let Some(&b) = self.labels.get(&sym) {
+            return b;
+        }
+        let b = self.new_block();
+        self.labels.insert(sym, b);
+        b
+    }
+
+    /// `#ifdef A .. #else .. #endif` inside a body: either side may be compiled.
+    fn preproc(&mut self, node: Node) {
+        let then_b = self.new_block();
+        let else_b = self.new_block();
+        let join = self.new_block();
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then: then_b, otherwise: else_b });
+        self.cur = then_b;
+        self.children_stmts(node, &["name", "condition", "alternative"]);
+        self.goto(join);
+        self.cur = else_b;
+        if let Some(alt) = node.child_by_field_name("alternative") {
+            self.stmt(alt);
+        }
+        self.goto(join);
+        self.cur = join;
+    }
+
+    // ---- conditions -------------------------------------------------------
+
+    /// Lowers a branch condition so that `&&`, `||`, `!`, `likely()` and
+    /// comparisons with zero become control flow, and a call's result or a
+    /// parameter's value decides which edge is which.
+    fn cond(&mut self, node: Node, then: BlockId, otherwise: BlockId, depth: u32) {
+        let node = strip_parens(node);
+        if depth > 64 {
+            self.emit_expr(node);
+            self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
+            return;
+        }
+        match node.kind() {
+            "unary_expression" if op_text(node, self.src) == "!" => {
+                if let Some(arg) = node.child_by_field_name("argument") {
+                    return self.cond(arg, otherwise, then, depth + 1);
+                }
+            }
+            "binary_expression" => {
+                let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
+                if let (Some(left), Some(right)) = (left, right) {
+                    match op_text(node, self.src) {
+                        "&&" => {
+                            let mid = self.new_block();
+                            self.cond(left, mid, otherwise, depth + 1);
+                            self.cur = mid;
+                            return self.cond(right, then, otherwise, depth + 1);
+                        }
+                        "||" => {
+                            let mid = self.new_block();
+                            self.cond(left, then, mid, depth + 1);
+                            self.cur = mid;
+                            return self.cond(right, then, otherwise, depth + 1);
+                        }
+                        op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
+                            let operand = if is_zero(right, self.src) { left } else { right };
+                            return if op == "==" {
+                                self.cond(operand, otherwise, then, depth + 1)
+                            } else {
+                                self.cond(operand, then, otherwise, depth + 1)
+                            };
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "call_expression" => {
+                if let Some(name) = callee_identifier(node, self.src) {
+                    if matches!(name, "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race") {
+                        if let Some(arg) = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)) {
+                            return self.cond(arg, then, otherwise, depth + 1);
+                        }
+                    }
+                }
+                self.emit_expr(node);
+                let cond = match self.last_event_pos() {
+                    Some((block, event)) => Cond::CallResult { block, event },
+                    None => Cond::Opaque,
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            "identifier" => {
+                let sym = self.names.intern(text(node, self.src));
+                let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
+                    Cond::CallResult { block, event }
+                } else if let Some(i) = self.local_shadowing(sym).then_some(None).unwrap_or_else(|| self.param_index(sym)) {
+                    Cond::Param(i)
+                } else {
+                    Cond::Opaque
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            "assignment_expression" => {
+                self.emit_expr(node);
+                self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
+                let cond = match node.child_by_field_name("right").map(strip_parens) {
+                    Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
+                        Some((block, event)) => Cond::CallResult { block, event },
+                        None => Cond::Opaque,
+                    },
+                    _ => Cond::Opaque,
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            _ => {}
+        }
+        self.emit_expr(node);
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
+    }
+
+    fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
+        self.locals.iter().flatten().any(|(s, _)| *s == sym)
+    }
+
+    fn param_index(&self, sym: crate::ir::Sym) -> Option<u8> {
+        self.params.iter().position(|p| p.name == sym).and_then(|i| u8::try_from(i).ok())
+    }
+
+    // ---- expressions ------------------------------------------------------
+
+    /// Emits a `Call` event for every call in `node`, arguments before the
+    /// call that uses them, walking iteratively.
+    pub(crate) fn emit_expr(&mut self, node: Node) {
+        let mut stack: Vec<(Node, bool)> = vec![(node, false)];
+        while let Some((n, visited)) = stack.pop() {
+            if visited {
+                if n.kind() == "call_expression" {
+                    let call = self.make_call(n);
+                    self.push_event(Event::Call(call));
+                }
+                continue;
+            }
+            match n.kind() {
+                "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => continue,
+                _ => {}
+            }
+            stack.push((n, true));
+            let mut cursor = n.walk();
+            let children: Vec<Node> = n.named_children(&mut cursor).collect();
+            for child in children.into_iter().rev() {
+                stack.push((child, false));
+            }
+        }
+    }
+
+    fn make_call(&mut self, node: Node) -> Call {
+        let function = node.child_by_field_name("function");
+        let callee = match function {
+            Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
+            _ => Callee::Indirect,
+        };
+        let span = self.span(function.unwrap_or(node));
+        let mut args = SmallVec::new();
+        if let Some(list) = node.child_by_field_name("arguments") {
+            let mut cursor = list.walk();
+            let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+            for a in arg_nodes {
+                args.push(self.arg(a));
+            }
+        }
+        Call { callee, args, span }
+    }
+
+    fn arg(&mut self, node: Node) -> Arg {
+        let node = strip_parens(node);
+        match node.kind() {
+            "number_literal" => parse_int(text(node, self.src)).map_or(Arg::Other, Arg::Const),
+            "true" => Arg::Const(1),
+            "false" | "null" => Arg::Const(0),
+            "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
+            _ => self.lock_ref(node).map_or(Arg::Other, Arg::Path),
+        }
+    }
+
+    /// Names a lock expression relative to a parameter, local or global.
+    pub(crate) fn lock_ref(&mut self, node: Node) -> Option<LockRef> {
+        let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
+        let mut n = strip_parens(node);
+        for _ in 0..64 {
+            match n.kind() {
+                "field_expression" => {
+                    let field = n.child_by_field_name("field")?;
+                    let arrow = n.child_by_field_name("operator").is_some_and(|o| text(o, self.src) == "->");
+                    segs.push(Seg { field: self.names.intern(text(field, self.src)), arrow });
+                    n = strip_parens(n.child_by_field_name("argument")?);
+                }
+                "subscript_expression" | "pointer_expression" => {
+                    n = strip_parens(n.child_by_field_name("argument")?);
+                }
+                "identifier" => {
+                    segs.reverse();
+                    let sym = self.names.intern(text(n, self.src));
+                    let (base, base_ty) = self.resolve(sym);
+                    return Some(LockRef { base, base_ty, path: segs });
+                }
+                _ => {
+                    if segs.is_empty() {
+                        return None;
+                    }
+                    segs.reverse();
+                    return Some(LockRef { base: Base::Unknown, base_ty: None, path: segs });
+                }
+            }
+        }
+        None
+    }
+
+    fn resolve(&self, sym: crate::ir::Sym) -> (Base, Option<crate::ir::Sym>) {
+        for scope in self.locals.iter().rev() {
+            if let Some((_, ty)) = scope.iter().rev().find(|(s, _)| *s == sym) {
+                return (Base::Local(sym), *ty);
+            }
+        }
+        if let Some(i) = self.param_index(sym) {
+            return (Base::Param(i), self.params.get(i as usize).and_then(|p| p.ty));
+        }
+        (Base::Global(sym), None)
+    }
+}
+
+/// An expression statement missing its `;` and followed by a statement is a
+/// macro with a block (`list_for_each_entry(..) { }`, `scoped_guard(..) { }`).
+fn macro_block_header(node: Node) -> Option<Node> {
+    if node.kind() != "expression_statement" {
+        return None;
+    }
+    let last = node.child(node.child_count().checked_sub(1)?)?;
+    let missing_semi = last.is_missing() || last.kind() != ";";
+    let call = node.named_child(0)?;
+    (missing_semi && call.kind() == "call_expression").then_some(call)
+}
+
+fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
+    node.child_by_field_name("operator").map_or("", |o| text(o, src))
+}
+
+fn strip_not(node: Node) -> (Node, bool) {
+    let mut n = strip_parens(node);
+    let mut negated = false;
+    for _ in 0..8 {
+        if n.kind() == "unary_expression" && n.child(0).is_some_and(|o| o.kind() == "!") {
+            match n.child_by_field_name("argument") {
+                Some(arg) => {
+                    n = strip_parens(arg);
+                    negated = !negated;
+                }
+                None => break,
+            }
+        } else {
+            break;
+        }
+    }
+    (n, negated)
+}
+
+fn is_zero(node: Node, src: &[u8]) -> bool {
+    let node = strip_parens(node);
+    match node.kind() {
+        "number_literal" => parse_int(text(node, src)) == Some(0),
+        "false" | "null" => true,
+        "identifier" => text(node, src) == "NULL",
+        _ => false,
+    }
+}
+
+fn ret_val(node: Node, src: &[u8]) -> RetVal {
+    let node = strip_parens(node);
+    match node.kind() {
+        "number_literal" => match parse_int(text(node, src)) {
+            Some(0) => RetVal::Zero,
+            Some(_) => RetVal::NonZero,
+            None => RetVal::Unknown,
+        },
+        "true" => RetVal::NonZero,
+        "false" | "null" => RetVal::Zero,
+        "identifier" if text(node, src) == "NULL" => RetVal::Zero,
+        // `-EAGAIN`, `-1`
+        "unary_expression" if op_text(node, src) == "-" => RetVal::NonZero,
+        _ => RetVal::Unknown,
+    }
+}
+
+fn parse_int(s: &str) -> Option<i64> {
+    let s = s.trim_end_matches(['u', 'U', 'l', 'L']);
+    if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        i64::from_str_radix(hex, 16).ok()
+    } else {
+        s.parse().ok()
+    }
+}

@@ -1,0 +1,37 @@
+//! Extraction: one parsed file → `FileFacts`. The syntax tree is dropped by
+//! the caller right after; nothing here keeps a `Node` beyond this call.
+//!
+//! Architecture invariant: extraction is per file and never fails; what it
+//! cannot understand becomes a line in `FileFacts::problems`.
+
+mod body;
+mod macros;
+mod names;
+mod syntax;
+mod toplevel;
+
+use crate::ir::FileFacts;
+use names::Names;
+
+/// Extracts everything later stages need from `src`, parsing it with `parser`.
+pub fn extract_file(src: &[u8], parser: &mut tree_sitter::Parser) -> FileFacts {
+    let mut names = Names::default();
+    let mut facts = FileFacts { line_starts: line_starts(src), ..FileFacts::default() };
+    match parser.parse(src, None) {
+        Some(tree) => {
+            let macros = toplevel::extract_toplevel(src, tree.root_node(), &mut names, &mut facts);
+            drop(tree);
+            macros::extract_macros(src, &macros, parser, &mut names, &mut facts);
+        }
+        None => facts.problems.push("tree-sitter could not parse the file".into()),
+    }
+    toplevel::scan_guards(src, &mut names, &mut facts);
+    facts.names = names.into_list();
+    facts
+}
+
+fn line_starts(src: &[u8]) -> Vec<u32> {
+    let mut starts = vec![0u32];
+    starts.extend(src.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u32 + 1));
+    starts
+}

@@ -1,0 +1,58 @@
+//! Small helpers over tree-sitter nodes shared by the extractor.
+
+use tree_sitter::Node;
+
+pub(crate) fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
+    std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
+}
+
+/// Strips parentheses and casts: `((struct foo *)x)` is `x` for naming.
+pub(crate) fn strip_parens(mut node: Node) -> Node {
+    loop {
+        match node.kind() {
+            "parenthesized_expression" => match node.named_child(0) {
+                Some(inner) => node = inner,
+                None => return node,
+            },
+            "cast_expression" => match node.child_by_field_name("value") {
+                Some(inner) => node = inner,
+                None => return node,
+            },
+            _ => return node,
+        }
+    }
+}
+
+/// The identifier a (possibly pointer/array/function) declarator declares.
+pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
+    for _ in 0..64 {
+        match node.kind() {
+            "identifier" | "field_identifier" | "type_identifier" => return Some(node),
+            _ => node = node.child_by_field_name("declarator")?,
+        }
+    }
+    None
+}
+
+/// The struct/union/typedef name of a type specifier, if it names one.
+pub(crate) fn type_name<'s>(ty: Node, src: &'s [u8]) -> Option<&'s str> {
+    match ty.kind() {
+        "struct_specifier" | "union_specifier" => ty.child_by_field_name("name").map(|n| text(n, src)),
+        "type_identifier" => Some(text(ty, src)),
+        _ => None,
+    }
+}
+
+/// Function-name position of a call: `foo(..)` gives `foo`.
+pub(crate) fn callee_identifier<'s>(call: Node, src: &'s [u8]) -> Option<&'s str> {
+    let f = call.child_by_field_name("function")?;
+    (f.kind() == "identifier").then(|| text(f, src))
+}
+
+pub(crate) fn has_storage_static(node: Node, src: &[u8]) -> bool {
+    let mut cursor = node.walk();
+    let found = node
+        .children(&mut cursor)
+        .any(|c| c.kind() == "storage_class_specifier" && text(c, src) == "static");
+    found
+}

@@ -1,0 +1,319 @@
+//! The file-level walk: function definitions, struct layouts, typedefs,
+//! static globals and function-like macros, found iteratively so that
+//! `#ifdef` nesting and ERROR regions never stop the walk.
+
+use super::body::BodyBuilder;
+use super::macros::MacroDef;
+use super::names::Names;
+use super::syntax::{declarator_name, has_storage_static, text, type_name};
+use crate::ir::{Annotation, AnnotationKind, Base, FileFacts, Function, LockRef, Param, Seg, StructDef};
+use smallvec::SmallVec;
+use tree_sitter::Node;
+
+pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts: &mut FileFacts) -> Vec<MacroDef> {
+    let mut macros = Vec::new();
+    let mut stack = vec![root];
+    while let Some(node) = stack.pop() {
+        if node.is_error() {
+            facts.error_nodes += 1;
+        }
+        match node.kind() {
+            "function_definition" => {
+                if let Some(func) = function(src, node, names, facts) {
+                    facts.functions.push(func);
+                }
+                if let Some(ty) = node.child_by_field_name("type") {
+                    structs_in(src, ty, None, names, facts);
+                }
+            }
+            "declaration" => {
+                if has_storage_static(node, src) {
+                    static_names(src, node, names, facts);
+                }
+                if let Some(ty) = node.child_by_field_name("type") {
+                    structs_in(src, ty, None, names, facts);
+                }
+            }
+            "type_definition" => typedef(src, node, names, facts),
+            "struct_specifier" | "union_specifier" => structs_in(src, node, None, names, facts),
+            "preproc_function_def" => {
+                if let Some(m) = MacroDef::from_node(src, node) {
+                    macros.push(m);
+                }
+            }
+            "translation_unit" | "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif"
+            | "preproc_elifdef" | "linkage_specification" | "declaration_list" | "ERROR" => {
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+            _ => {}
+        }
+    }
+    // The walk above is depth-first from the back; keep source order.
+    facts.functions.sort_by_key(|f| f.span.start);
+    macros.sort_by_key(|m| m.body_start);
+    macros
+}
+
+fn function(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) -> Option<Function> {
+    let mut decl = node.child_by_field_name("declarator")?;
+    for _ in 0..16 {
+        if decl.kind() == "function_declarator" {
+            break;
+        }
+        decl = decl.child_by_field_name("declarator")?;
+    }
+    if decl.kind() != "function_declarator" {
+        return None;
+    }
+    let name_node = decl.child_by_field_name("declarator")?;
+    if name_node.kind() != "identifier" {
+        return None;
+    }
+    let body = node.child_by_field_name("body")?;
+    let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
+    let annotations = annotations(src, decl, &params, names);
+    let name = names.intern(text(name_node, src));
+    let builder = BodyBuilder::new(src, names, 0, params);
+    let span = builder.span(name_node);
+    let (blocks, params, flattened) = builder.lower_body(body);
+    if flattened {
+        facts.problems.push(format!(
+            "statements nested deeper than the analysis tracks in {}; inner control flow ignored",
+            text(name_node, src)
+        ));
+    }
+    Some(Function {
+        name,
+        span,
+        is_static: has_storage_static(node, src),
+        is_macro: false,
+        params,
+        annotations,
+        blocks,
+    })
+}
+
+pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
+    let mut out = Vec::new();
+    let mut cursor = list.walk();
+    for p in list.named_children(&mut cursor) {
+        if p.kind() != "parameter_declaration" {
+            continue;
+        }
+        let ty = p.child_by_field_name("type").and_then(|t| type_name(t, src)).map(|t| names.intern(t));
+        let Some(name) = p.child_by_field_name("declarator").and_then(declarator_name) else {
+            // `void`, or an unnamed parameter: it still takes a position.
+            if p.child_by_field_name("type").is_some_and(|t| text(t, src) == "void") {
+                continue;
+            }
+            out.push(Param { name: names.intern(""), ty });
+            continue;
+        };
+        out.push(Param { name: names.intern(text(name, src)), ty });
+    }
+    out
+}
+
+/// `__acquires(x)`, `__releases(x)`, `__must_hold(x)` after the parameter list.
+fn annotations(src: &[u8], decl: Node, params: &[Param], names: &mut Names) -> Vec<Annotation> {
+    let mut out = Vec::new();
+    let mut cursor = decl.walk();
+    for child in decl.named_children(&mut cursor) {
+        let t = text(child, src);
+        for (prefix, kind) in [
+            ("__acquires", AnnotationKind::Acquires),
+            ("__releases", AnnotationKind::Releases),
+            ("__must_hold", AnnotationKind::MustHold),
+        ] {
+            let Some(rest) = t.trim_start().strip_prefix(prefix) else { continue };
+            let inner = rest.trim().trim_start_matches('(').trim_end_matches(')');
+            if let Some(lock) = parse_lock_text(inner, params, names) {
+                out.push(Annotation { kind, lock });
+            }
+        }
+    }
+    out
+}
+
+/// Parses the text of a lock expression (`&f->lock`, `rq->lock`, `mm`) as written
+/// in an annotation, where tree-sitter gives no usable tree.
+pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> Option<LockRef> {
+    let t: String = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*')).collect();
+    if t.is_empty() {
+        return None;
+    }
+    let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
+    let mut rest = t.as_str();
+    let first_end = rest.find(['-', '.', '[']).unwrap_or(rest.len());
+    let base_name = &rest[..first_end];
+    rest = &rest[first_end..];
+    while !rest.is_empty() {
+        let (arrow, after) = if let Some(a) = rest.strip_prefix("->") {
+            (true, a)
+        } else if let Some(a) = rest.strip_prefix('.') {
+            (false, a)
+        } else if let Some(close) = rest.find(']') {
+            rest = &rest[close + 1..];
+            continue;
+        } else {
+            break;
+        };
+        let end = after.find(['-', '.', '[']).unwrap_or(after.len());
+        segs.push(Seg { field: names.intern(&after[..end]), arrow });
+        rest = &after[end..];
+    }
+    if !base_name.chars().all(|c| c.is_alphanumeric() || c == '_') || base_name.is_empty() {
+        return None;
+    }
+    let sym = names.intern(base_name);
+    let (base, base_ty) = match params.iter().position(|p| p.name == sym) {
+        Some(i) => (Base::Param(i as u8), params.get(i).and_then(|p| p.ty)),
+        None => (Base::Global(sym), None),
+    };
+    Some(LockRef { base, base_ty, path: segs })
+}
+
+fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+    let mut cursor = node.walk();
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+    for decl in decls {
+        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
+        if let Some(name) = target.and_then(declarator_name) {
+            facts.static_globals.push(names.intern(text(name, src)));
+        }
+    }
+}
+
+fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+    let Some(ty) = node.child_by_field_name("type") else { return };
+    let mut cursor = node.walk();
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+    let alias = decls.first().and_then(|d| declarator_name(*d)).map(|n| text(n, src).to_string());
+    if let Some(alias) = &alias {
+        if let Some(target) = type_name(ty, src) {
+            let (a, t) = (names.intern(alias), names.intern(target));
+            if a != t {
+                facts.typedefs.push((a, t));
+            }
+        }
+    }
+    structs_in(src, ty, alias.as_deref(), names, facts);
+}
+
+/// Records the layout of every struct defined in `ty` (and structs nested in
+/// it). `alias` names an anonymous struct after its typedef.
+fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, facts: &mut FileFacts) {
+    let mut work: Vec<(Node, Option<String>)> = vec![(ty, alias.map(str::to_string))];
+    while let Some((spec, fallback)) = work.pop() {
+        if !matches!(spec.kind(), "struct_specifier" | "union_specifier") {
+            continue;
+        }
+        let Some(body) = spec.child_by_field_name("body") else { continue };
+        let Some(sname) = spec.child_by_field_name("name").map(|n| text(n, src).to_string()).or(fallback) else {
+            continue;
+        };
+        let mut fields = Vec::new();
+        // Anonymous members' fields belong to the enclosing struct.
+        let mut lists = vec![body];
+        while let Some(list) = lists.pop() {
+            let mut cursor = list.walk();
+            for fd in list.named_children(&mut cursor) {
+                if fd.kind() != "field_declaration" {
+                    continue;
+                }
+                let fty = fd.child_by_field_name("type");
+                let mut c2 = fd.walk();
+                let decls: Vec<Node> = fd.children_by_field_name("declarator", &mut c2).collect();
+                let anon_struct = fty.filter(|t| {
+                    matches!(t.kind(), "struct_specifier" | "union_specifier") && t.child_by_field_name("name").is_none()
+                });
+                if decls.is_empty() {
+                    if let Some(inner) = anon_struct.and_then(|t| t.child_by_field_name("body")) {
+                        lists.push(inner);
+                    }
+                    continue;
+                }
+                for d in decls {
+                    let Some(fname) = declarator_name(d).map(|n| text(n, src).to_string()) else { continue };
+                    let tname = match anon_struct {
+                        Some(anon) => {
+                            let synthetic = format!("{sname}.{fname}");
+                            work.push((anon, Some(synthetic.clone())));
+                            Some(synthetic)
+                        }
+                        None => {
+                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some()) {
+                                work.push((t, None));
+                            }
+                            fty.and_then(|t| type_name(t, src)).map(str::to_string)
+                        }
+                    };
+                    fields.push((names.intern(&fname), tname.map(|t| names.intern(&t))));
+                }
+            }
+        }
+        facts.structs.push(StructDef { name: names.intern(&sname), fields });
+    }
+}
+
+/// `DEFINE_GUARD(name, type, lock, unlock)` and the `DEFINE_LOCK_GUARD_*`
+/// family, found in the text so that the macro's own parse errors do not matter.
+pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) {
+    let Ok(s) = std::str::from_utf8(src) else { return };
+    for (pos, _) in s.match_indices("DEFINE_") {
+        let rest = &s[pos..];
+        let Some(open) = rest.find('(') else { continue };
+        let macro_name = &rest[..open];
+        // (index of the guard name, index of the lock call, has an extension arg)
+        let (lock_arg, cond) = match macro_name {
+            "DEFINE_GUARD" | "DEFINE_LOCK_GUARD_1" => (2, false),
+            "DEFINE_LOCK_GUARD_0" => (1, false),
+            "DEFINE_GUARD_COND" | "DEFINE_LOCK_GUARD_1_COND" => (2, true),
+            _ => continue,
+        };
+        let args = split_args(&rest[open + 1..]);
+        let (Some(name), Some(lock)) = (args.first(), args.get(lock_arg)) else { continue };
+        let guard_name = if cond {
+            match args.get(1) {
+                Some(ext) => format!("{}{}", name.trim(), ext.trim()),
+                None => continue,
+            }
+        } else {
+            name.trim().to_string()
+        };
+        let callee: String = lock.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        if callee.is_empty() || guard_name.contains(|c: char| !(c.is_alphanumeric() || c == '_')) {
+            continue;
+        }
+        let (g, c) = (names.intern(&guard_name), names.intern(&callee));
+        facts.guards.push((g, c));
+    }
+}
+
+/// Splits a macro argument list at top-level commas, up to its closing paren.
+fn split_args(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let (mut depth, mut start) = (0i32, 0usize);
+    for (i, ch) in s.char_indices() {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                out.push(&s[start..i]);
+                return out;
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                out.push(&s[start..i]);
+                start = i + 1;
+            }
+            ';' | '{' if depth == 0 => return out,
+            _ => {}
+        }
+        if i > 4096 {
+            break;
+        }
+    }
+    out
+}

@@ -1,0 +1,310 @@
+//! The index: all files' facts under one symbol table, the function table,
+//! call resolution and the type index that turns lock expressions into
+//! lockdep-style classes.
+//!
+//! Architecture invariant: the index is built once, after every file is
+//! extracted, and is read-only afterwards.
+
+use crate::ir::{Arg, Base, Event, FileFacts, Function, LockRef, Sym};
+use crate::model::{Model, Primitive};
+use rustc_hash::{FxHashMap, FxHashSet};
+use smallvec::SmallVec;
+use std::path::PathBuf;
+
+pub type FileId = u32;
+pub type FuncId = u32;
+
+#[derive(Default)]
+pub struct Interner {
+    map: FxHashMap<Box<str>, Sym>,
+    list: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.map.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.list.len() as u32);
+        self.list.push(s.into());
+        self.map.insert(s.into(), sym);
+        sym
+    }
+
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.map.get(s).copied()
+    }
+
+    pub fn resolve(&self, sym: Sym) -> &str {
+        self.list.get(sym.0 as usize).map_or("?", |s| s)
+    }
+}
+
+/// One input file as later stages and the output see it.
+pub struct SourceFile {
+    pub path: PathBuf,
+    /// The name findings use (relative to the directory the user gave).
+    pub display: String,
+    /// Read only for what its functions and types tell; never reported on.
+    pub is_context: bool,
+    pub is_header: bool,
+    pub line_starts: Vec<u32>,
+}
+
+impl SourceFile {
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        (line as u32, offset.saturating_sub(start) + 1)
+    }
+}
+
+pub struct FuncDef {
+    pub file: FileId,
+    pub func: Function,
+}
+
+/// What a call resolves to.
+#[derive(Clone)]
+pub enum Target {
+    Primitive(Sym),
+    Functions(SmallVec<[FuncId; 2]>),
+    Unknown,
+}
+
+pub struct Program {
+    pub names: Interner,
+    pub files: Vec<SourceFile>,
+    pub funcs: Vec<FuncDef>,
+    by_name: FxHashMap<Sym, SmallVec<[FuncId; 2]>>,
+    structs: FxHashMap<Sym, FxHashMap<Sym, Option<Sym>>>,
+    typedefs: FxHashMap<Sym, Sym>,
+    statics: FxHashSet<(FileId, Sym)>,
+    /// Guard name → primitive, from the model and from `DEFINE_GUARD` in the sources.
+    pub guards: FxHashMap<Sym, Sym>,
+    /// Identifier → struct type, from the model (`current` → `task_struct`).
+    types: FxHashMap<Sym, Sym>,
+    primitives: FxHashSet<Sym>,
+}
+
+impl Program {
+    pub fn build(model: &Model, inputs: Vec<(SourceFile, FileFacts)>) -> Program {
+        let mut names = Interner::default();
+        let mut prog = Program {
+            names: Interner::default(),
+            files: Vec::with_capacity(inputs.len()),
+            funcs: Vec::new(),
+            by_name: FxHashMap::default(),
+            structs: FxHashMap::default(),
+            typedefs: FxHashMap::default(),
+            statics: FxHashSet::default(),
+            guards: FxHashMap::default(),
+            types: FxHashMap::default(),
+            primitives: FxHashSet::default(),
+        };
+        for (guard, prim) in &model.guards {
+            let (g, p) = (names.intern(guard), names.intern(prim));
+            prog.guards.insert(g, p);
+        }
+        for (ident, ty) in &model.types {
+            let (i, t) = (names.intern(ident), names.intern(ty));
+            prog.types.insert(i, t);
+        }
+        for name in model.primitives.keys() {
+            prog.primitives.insert(names.intern(name));
+        }
+        for (file_id, (file, facts)) in inputs.into_iter().enumerate() {
+            let file_id = file_id as FileId;
+            let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
+            let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
+            for st in facts.structs {
+                let fields = prog.structs.entry(g(st.name)).or_default();
+                for (f, t) in st.fields {
+                    fields.entry(g(f)).or_insert(t.map(g));
+                }
+            }
+            for (alias, target) in facts.typedefs {
+                prog.typedefs.entry(g(alias)).or_insert(g(target));
+            }
+            for s in facts.static_globals {
+                prog.statics.insert((file_id, g(s)));
+            }
+            for (guard, prim) in facts.guards {
+                // The model's own guard table wins over what the tree defines.
+                prog.guards.entry(g(guard)).or_insert(g(prim));
+            }
+            for mut func in facts.functions {
+                remap_function(&mut func, &g);
+                if func.is_macro && !file.is_header {
+                    func.is_static = true;
+                }
+                let id = prog.funcs.len() as FuncId;
+                prog.by_name.entry(func.name).or_default().push(id);
+                prog.funcs.push(FuncDef { file: file_id, func });
+            }
+            prog.files.push(file);
+        }
+        prog.names = names;
+        prog
+    }
+
+    pub fn name(&self, sym: Sym) -> &str {
+        self.names.resolve(sym)
+    }
+
+    /// Resolves a named call made in `file`: the model wins, then a static
+    /// definition in the same file, then every global definition.
+    pub fn resolve_call(&self, callee: Sym, file: FileId) -> Target {
+        if self.primitives.contains(&callee) {
+            return Target::Primitive(callee);
+        }
+        let Some(cands) = self.by_name.get(&callee) else { return Target::Unknown };
+        let local: SmallVec<[FuncId; 2]> =
+            cands.iter().copied().filter(|&f| self.funcs[f as usize].file == file).collect();
+        if !local.is_empty() {
+            return Target::Functions(local);
+        }
+        let global: SmallVec<[FuncId; 2]> = cands
+            .iter()
+            .copied()
+            .filter(|&f| {
+                let def = &self.funcs[f as usize];
+                !def.func.is_static || self.files[def.file as usize].is_header
+            })
+            .collect();
+        if global.is_empty() {
+            Target::Unknown
+        } else {
+            Target::Functions(global)
+        }
+    }
+
+    pub fn primitive<'m>(&self, model: &'m Model, sym: Sym) -> Option<&'m Primitive> {
+        model.primitive(self.name(sym))
+    }
+
+    fn resolve_type(&self, mut ty: Sym) -> Sym {
+        for _ in 0..8 {
+            match self.typedefs.get(&ty) {
+                Some(&t) if t != ty => ty = t,
+                _ => break,
+            }
+        }
+        ty
+    }
+
+    fn field_type(&self, ty: Sym, field: Sym) -> Option<Sym> {
+        let ty = self.resolve_type(ty);
+        self.structs.get(&ty)?.get(&field).copied().flatten().map(|t| self.resolve_type(t))
+    }
+
+    /// The lockdep-style class of a lock expression written in `file`:
+    /// `p->a.b` with `p` a `struct T *` is `T::a.b`; `->` follows the type
+    /// index; globals are named by name (file-scoped when static). The bool
+    /// is true when the class is weak (the root type is unknown).
+    pub fn class_name(&self, lock: &LockRef, file: FileId) -> (String, bool) {
+        let mut cur_ty: Option<Sym> = None;
+        let mut root: Option<String> = None;
+        let mut path: Vec<&str> = Vec::new();
+        match lock.base {
+            Base::Param(_) | Base::Local(_) => {
+                cur_ty = lock.base_ty.map(|t| self.resolve_type(t));
+                root = cur_ty.map(|t| self.name(t).to_string());
+                if root.is_none() {
+                    if let Base::Local(s) = lock.base {
+                        path.push(self.name(s));
+                    }
+                }
+            }
+            Base::Global(g) => {
+                if let Some(&t) = lock.base_ty.as_ref().or_else(|| self.types.get(&g)) {
+                    cur_ty = Some(self.resolve_type(t));
+                    root = cur_ty.map(|t| self.name(t).to_string());
+                } else if self.statics.contains(&(file, g)) {
+                    root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
+                    return self.finish_global(root, lock, 0);
+                } else {
+                    root = Some(self.name(g).to_string());
+                    return self.finish_global(root, lock, 0);
+                }
+            }
+            Base::Unknown => {}
+        }
+        for seg in &lock.path {
+            if seg.arrow {
+                root = cur_ty.map(|t| self.name(t).to_string());
+                path.clear();
+            }
+            path.push(self.name(seg.field));
+            cur_ty = cur_ty.and_then(|t| self.field_type(t, seg.field));
+        }
+        let weak = root.is_none();
+        let root = root.unwrap_or_else(|| "?".to_string());
+        if path.is_empty() {
+            // A bare `spinlock_t *lock` parameter: its class is whatever the caller passed.
+            return (root, true);
+        }
+        (format!("{root}::{}", path.join(".")), weak)
+    }
+
+    /// A global struct object: `&foo.lock` is `foo.lock`, until a `->`.
+    fn finish_global(&self, root: Option<String>, lock: &LockRef, _from: usize) -> (String, bool) {
+        let mut name = root.unwrap_or_default();
+        let mut weak = false;
+        for seg in &lock.path {
+            if seg.arrow {
+                name = format!("?::{}", self.name(seg.field));
+                weak = true;
+            } else {
+                name.push('.');
+                name.push_str(self.name(seg.field));
+            }
+        }
+        (name, weak)
+    }
+}
+
+fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
+    func.name = g(func.name);
+    for p in &mut func.params {
+        p.name = g(p.name);
+        p.ty = p.ty.map(g);
+    }
+    for a in &mut func.annotations {
+        remap_lock(&mut a.lock, g);
+    }
+    for block in &mut func.blocks {
+        for event in &mut block.events {
+            match event {
+                Event::Call(call) => {
+                    if let crate::ir::Callee::Named(s) = &mut call.callee {
+                        *s = g(*s);
+                    }
+                    for arg in &mut call.args {
+                        if let Arg::Path(lock) = arg {
+                            remap_lock(lock, g);
+                        }
+                    }
+                }
+                Event::GuardEnter { guard, lock, .. } | Event::GuardExit { guard, lock, .. } => {
+                    *guard = g(*guard);
+                    if let Some(lock) = lock {
+                        remap_lock(lock, g);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn remap_lock(lock: &mut LockRef, g: &impl Fn(Sym) -> Sym) {
+    lock.base = match lock.base {
+        Base::Local(s) => Base::Local(g(s)),
+        Base::Global(s) => Base::Global(g(s)),
+        other => other,
+    };
+    lock.base_ty = lock.base_ty.map(g);
+    for seg in &mut lock.path {
+        seg.field = g(seg.field);
+    }
+}

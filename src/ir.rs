@@ -1,0 +1,186 @@
+//! The lock-event IR: everything later stages need from one file, and
+//! nothing more. Syntax trees never outlive extraction; this is what remains.
+//!
+//! Names are `Sym`s. Inside a freshly extracted `FileFacts` they index the
+//! file's own `names` table; `index` rewrites them to global symbols once all
+//! files are in, so extraction needs no shared state across threads.
+
+use smallvec::SmallVec;
+
+/// An interned identifier (see the module docs for its two scopes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Sym(pub u32);
+
+/// A byte range in one file; the file is implied by the `FileFacts` it sits in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Span {
+    pub start: u32,
+    pub end: u32,
+}
+
+pub type BlockId = u32;
+
+#[derive(Debug, Default)]
+pub struct FileFacts {
+    /// The file-local string table `Sym`s index before globalisation.
+    pub names: Vec<Box<str>>,
+    pub functions: Vec<Function>,
+    pub structs: Vec<StructDef>,
+    /// `typedef struct foo foo_t;` as (foo_t, foo).
+    pub typedefs: Vec<(Sym, Sym)>,
+    /// Globals declared `static` in this file (lock classes are file-scoped).
+    pub static_globals: Vec<Sym>,
+    /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` as (name, lock callee).
+    pub guards: Vec<(Sym, Sym)>,
+    /// Things the extractor skipped or could not understand, one line each.
+    pub problems: Vec<String>,
+    /// Byte offset of each line start, for turning spans into line:column.
+    pub line_starts: Vec<u32>,
+    pub error_nodes: u32,
+}
+
+#[derive(Debug)]
+pub struct Function {
+    pub name: Sym,
+    /// Where the name is written in the definition.
+    pub span: Span,
+    pub is_static: bool,
+    /// A function-like macro analysed as a small function.
+    pub is_macro: bool,
+    pub params: Vec<Param>,
+    pub annotations: Vec<Annotation>,
+    /// Block 0 is the entry.
+    pub blocks: Vec<Block>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Param {
+    pub name: Sym,
+    /// Struct (or typedef) name the parameter points to, if any.
+    pub ty: Option<Sym>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnnotationKind {
+    Acquires,
+    Releases,
+    MustHold,
+}
+
+#[derive(Debug, Clone)]
+pub struct Annotation {
+    pub kind: AnnotationKind,
+    pub lock: LockRef,
+}
+
+#[derive(Debug, Default)]
+pub struct Block {
+    pub events: Vec<Event>,
+    pub term: Terminator,
+}
+
+#[derive(Debug)]
+pub enum Event {
+    /// Any call; whether it locks, faults or sleeps is decided later from the
+    /// model and the callee's summary.
+    Call(Call),
+    /// `guard(name)(args)` or the header of `scoped_guard(name, args) { }`.
+    GuardEnter { guard: Sym, lock: Option<LockRef>, span: Span },
+    /// End of the scope of a guard entered earlier.
+    GuardExit { guard: Sym, lock: Option<LockRef>, span: Span },
+}
+
+#[derive(Debug)]
+pub struct Call {
+    pub callee: Callee,
+    pub args: SmallVec<[Arg; 4]>,
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Callee {
+    Named(Sym),
+    /// Through a function pointer: lock-neutral until the checks issue binds it.
+    Indirect,
+}
+
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// A path expression (`&p->a.b`, `mm`, `current->mm`).
+    Path(LockRef),
+    Const(i64),
+    Other,
+}
+
+/// A lock expression relative to where it lives: `&hb->lock` with `hb` a
+/// parameter is `Param(0) -> lock`. Class and instance are derived from it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct LockRef {
+    pub base: Base,
+    /// Declared struct/typedef name of the base, when known.
+    pub base_ty: Option<Sym>,
+    pub path: SmallVec<[Seg; 3]>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Base {
+    Param(u8),
+    Local(Sym),
+    Global(Sym),
+    /// An expression the extractor could not name (a call result, a cast).
+    Unknown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Seg {
+    pub field: Sym,
+    /// `->` (a pointer dereference) rather than `.`.
+    pub arrow: bool,
+}
+
+#[derive(Debug, Default)]
+pub enum Terminator {
+    Goto(BlockId),
+    Branch { cond: Cond, then: BlockId, otherwise: BlockId },
+    Switch(Vec<BlockId>),
+    Return(RetVal),
+    /// Falls off a dead block (after `return`, `goto`, `break`).
+    #[default]
+    Unreachable,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cond {
+    Opaque,
+    /// The value of the call at `events[event]` of `block` is non-zero.
+    CallResult { block: BlockId, event: u32 },
+    /// Parameter `index` is non-zero.
+    Param(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetVal {
+    Zero,
+    NonZero,
+    Unknown,
+}
+
+impl FileFacts {
+    pub fn name(&self, sym: Sym) -> &str {
+        self.names.get(sym.0 as usize).map_or("?", |s| s)
+    }
+
+    /// 1-based line and column of a byte offset.
+    pub fn line_col(&self, offset: u32) -> (u32, u32) {
+        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        (line as u32, offset - start + 1)
+    }
+}
+
+/// A struct's fields with the struct/typedef name of each field's type.
+#[derive(Debug, Clone)]
+pub struct StructDef {
+    pub name: Sym,
+    pub fields: Vec<(Sym, Option<Sym>)>,
+}

@@ -1,0 +1,212 @@
+//! The lock model: which calls acquire, release, trylock, fault or sleep,
+//! loaded from the `queries/*.model` tables (see `queries/README.md`).
+//!
+//! Architecture invariant: no kernel primitive name appears in Rust code
+//! outside this file's tests; the analysis asks the model.
+
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::path::{Path, PathBuf};
+
+/// The built-in tables, in load order (later entries win).
+const BUILTIN: &[(&str, &str)] = &[
+    ("queries/locks.model", include_str!("../queries/locks.model")),
+    ("queries/faults.model", include_str!("../queries/faults.model")),
+    ("queries/guards.model", include_str!("../queries/guards.model")),
+    ("queries/context.model", include_str!("../queries/context.model")),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Shared,
+    Exclusive,
+}
+
+/// What a lock primitive does with its lock argument.
+#[derive(Debug, Clone)]
+pub struct LockPrim {
+    /// Which argument names the lock; `None` for argument-less locks (rcu).
+    pub arg: Option<u8>,
+    pub mode: Mode,
+    pub kind: String,
+    /// A class fixed by the model whatever the argument is spelled.
+    pub class: Option<String>,
+    pub nested: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum Primitive {
+    Acquire(LockPrim),
+    TryLock(LockPrim),
+    Release(LockPrim),
+    AssertHeld(LockPrim),
+    Fault,
+    NoFault,
+    Sleep,
+    PagefaultDisable,
+    PagefaultEnable,
+    Neutral,
+}
+
+#[derive(Debug, Default)]
+pub struct Model {
+    pub primitives: FxHashMap<String, Primitive>,
+    pub recursive_read_kinds: FxHashSet<String>,
+    /// Classes the page-fault handler acquires, with their mode.
+    pub fault_takes: Vec<(String, Mode)>,
+    /// Guard name → the primitive it acquires with (`mutex` → `mutex_lock`).
+    pub guards: FxHashMap<String, String>,
+    /// Identifiers of known struct type (`current` → `task_struct`).
+    pub types: FxHashMap<String, String>,
+    pub class_aliases: FxHashMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("{file}:{line}: {msg}")]
+    Syntax { file: String, line: usize, msg: String },
+    #[error("cannot read model file {}: {source}", path.display())]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl Model {
+    /// The built-in model plus the user's files, which win on conflicts.
+    pub fn load(user_files: &[PathBuf]) -> Result<Model, ModelError> {
+        let mut model = Model::default();
+        for (name, text) in BUILTIN {
+            model.add(name, text)?;
+        }
+        for path in user_files {
+            let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+            model.add(&path.display().to_string(), &text)?;
+        }
+        Ok(model)
+    }
+
+    pub fn builtin() -> Result<Model, ModelError> {
+        Model::load(&[])
+    }
+
+    pub fn primitive(&self, name: &str) -> Option<&Primitive> {
+        self.primitives.get(name)
+    }
+
+    /// Canonical spelling of a class after aliases (`mmap_sem` → `mmap_lock`).
+    pub fn canonical_class<'a>(&'a self, class: &'a str) -> &'a str {
+        self.class_aliases.get(class).map_or(class, String::as_str)
+    }
+
+    pub fn fault_mode(&self, class: &str) -> Option<Mode> {
+        self.fault_takes.iter().find(|(c, _)| c == class).map(|(_, m)| *m)
+    }
+
+    pub fn add(&mut self, file: &str, text: &str) -> Result<(), ModelError> {
+        for (i, raw) in text.lines().enumerate() {
+            let line = raw.split('#').next().unwrap_or("").trim();
+            if line.is_empty() {
+                continue;
+            }
+            let err = |msg: String| ModelError::Syntax { file: file.to_string(), line: i + 1, msg };
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let (first, second) = (fields[0], fields.get(1).copied().unwrap_or(""));
+            match first {
+                "kind" => {
+                    if fields.contains(&"recursive-read") {
+                        self.recursive_read_kinds.insert(second.to_string());
+                    }
+                }
+                "fault-takes" => {
+                    let mode = parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
+                    self.fault_takes.push((second.to_string(), mode));
+                }
+                "guard" => {
+                    let prim = fields.get(2).ok_or_else(|| err("guard needs a name and a primitive".into()))?;
+                    self.guards.insert(second.to_string(), prim.to_string());
+                }
+                "type" => {
+                    let ty = fields.get(2).ok_or_else(|| err("type needs an identifier and a struct".into()))?;
+                    self.types.insert(second.to_string(), ty.to_string());
+                }
+                "class-alias" => {
+                    let to = fields.get(2).ok_or_else(|| err("class-alias needs two classes".into()))?;
+                    self.class_aliases.insert(second.to_string(), to.to_string());
+                }
+                name => {
+                    let prim = parse_primitive(second, &fields[2..]).map_err(err)?;
+                    self.primitives.insert(name.to_string(), prim);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_mode(s: &str) -> Result<Mode, String> {
+    match s {
+        "shared" | "read" => Ok(Mode::Shared),
+        "exclusive" | "write" => Ok(Mode::Exclusive),
+        other => Err(format!("unknown mode `{other}` (shared or exclusive)")),
+    }
+}
+
+fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
+    let simple = match effect {
+        "fault" => Some(Primitive::Fault),
+        "nofault" => Some(Primitive::NoFault),
+        "sleep" => Some(Primitive::Sleep),
+        "pagefault-disable" => Some(Primitive::PagefaultDisable),
+        "pagefault-enable" => Some(Primitive::PagefaultEnable),
+        "neutral" => Some(Primitive::Neutral),
+        _ => None,
+    };
+    if let Some(p) = simple {
+        return Ok(p);
+    }
+    let mut lock = LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false };
+    for item in rest {
+        match item.split_once('=') {
+            Some(("arg", "none")) => lock.arg = None,
+            Some(("arg", n)) => lock.arg = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?),
+            Some(("mode", m)) => lock.mode = parse_mode(m)?,
+            Some(("kind", k)) => lock.kind = k.to_string(),
+            Some(("class", c)) => lock.class = Some(c.to_string()),
+            None if *item == "nested" => lock.nested = true,
+            _ => return Err(format!("unknown field `{item}`")),
+        }
+    }
+    if lock.arg.is_none() && lock.class.is_none() {
+        return Err("arg=none needs class=".into());
+    }
+    match effect {
+        "acquire" => Ok(Primitive::Acquire(lock)),
+        "trylock" => Ok(Primitive::TryLock(lock)),
+        "release" => Ok(Primitive::Release(lock)),
+        "assert-held" => Ok(Primitive::AssertHeld(lock)),
+        other => Err(format!("unknown effect `{other}`")),
+    }
+}
+
+/// For `--model FILE` messages.
+pub fn describe(path: &Path) -> String {
+    path.display().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_model_loads_and_knows_the_seed_primitives() {
+        let model = Model::builtin().expect("built-in model parses");
+        assert!(matches!(model.primitive("mmap_read_trylock"), Some(Primitive::TryLock(_))));
+        assert!(matches!(model.primitive("get_user"), Some(Primitive::Fault)));
+        assert!(matches!(model.primitive("mutex_lock"), Some(Primitive::Acquire(_))));
+        assert!(model.fault_mode("mm_struct::mmap_lock").is_some());
+    }
+
+    #[test]
+    fn bad_lines_name_file_and_line() {
+        let mut model = Model::default();
+        let err = model.add("user.model", "\nfoo acquire mode=sideways\n").expect_err("must fail");
+        assert_eq!(err.to_string(), "user.model:2: unknown mode `sideways` (shared or exclusive)");
+    }
+}

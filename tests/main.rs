@@ -1,0 +1,2 @@
+// Scratch entry point (written by the CI/seed helper); replace freely.
+mod real_kernel;
