@@ -17,7 +17,13 @@ pub struct Discovered {
 
 pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
     let cwd = std::env::current_dir().ok();
-    let mut out = Discovered { inputs: Vec::new(), context: Vec::new(), missing: Vec::new(), problems: Vec::new(), tree_root: None };
+    let mut out = Discovered {
+        inputs: Vec::new(),
+        context: Vec::new(),
+        missing: Vec::new(),
+        problems: Vec::new(),
+        tree_root: None,
+    };
     let first_existing = paths.iter().find(|p| p.exists() || p.is_symlink());
     out.tree_root = first_existing.and_then(|p| kernel_tree_root(p));
     let display_base = out.tree_root.clone().or_else(|| cwd.clone());
@@ -34,10 +40,13 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
     }
     files.sort();
     files.dedup();
-    out.inputs = files.into_iter().map(|p| {
-        let d = display_name(&p, display_base.as_deref());
-        (p, d)
-    }).collect();
+    out.inputs = files
+        .into_iter()
+        .map(|p| {
+            let d = display_name(&p, display_base.as_deref());
+            (p, d)
+        })
+        .collect();
     if tree_context {
         if let Some(root) = &out.tree_root {
             let mut headers = Vec::new();
@@ -45,8 +54,11 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
                 walk(&root.join(dir), &mut headers, &mut Vec::new());
             }
             headers.sort();
-            let given: rustc_hash::FxHashSet<PathBuf> =
-                out.inputs.iter().filter_map(|(p, _)| p.canonicalize().ok()).collect();
+            let given: rustc_hash::FxHashSet<PathBuf> = out
+                .inputs
+                .iter()
+                .filter_map(|(p, _)| p.canonicalize().ok())
+                .collect();
             out.context = headers
                 .into_iter()
                 .filter(|h| h.canonicalize().map_or(true, |c| !given.contains(&c)))

@@ -80,6 +80,8 @@ pub struct Program {
     structs: FxHashMap<Sym, FxHashMap<Sym, Option<Sym>>>,
     typedefs: FxHashMap<Sym, Sym>,
     statics: FxHashSet<(FileId, Sym)>,
+    /// Types of global objects: per file for statics, else under `None`.
+    global_types: FxHashMap<(Option<FileId>, Sym), Sym>,
     /// Guard name → primitive, from the model and from `DEFINE_GUARD` in the sources.
     pub guards: FxHashMap<Sym, Sym>,
     /// Identifier → struct type, from the model (`current` → `task_struct`).
@@ -98,6 +100,7 @@ impl Program {
             structs: FxHashMap::default(),
             typedefs: FxHashMap::default(),
             statics: FxHashSet::default(),
+            global_types: FxHashMap::default(),
             guards: FxHashMap::default(),
             types: FxHashMap::default(),
             primitives: FxHashSet::default(),
@@ -126,8 +129,12 @@ impl Program {
             for (alias, target) in facts.typedefs {
                 prog.typedefs.entry(g(alias)).or_insert(g(target));
             }
-            for s in facts.static_globals {
-                prog.statics.insert((file_id, g(s)));
+            for s in &facts.static_globals {
+                prog.statics.insert((file_id, g(*s)));
+            }
+            for (name, ty) in facts.global_types {
+                let scope = facts.static_globals.contains(&name).then_some(file_id);
+                prog.global_types.entry((scope, g(name))).or_insert(g(ty));
             }
             for (guard, prim) in facts.guards {
                 // The model's own guard table wins over what the tree defines.
@@ -140,7 +147,10 @@ impl Program {
                 }
                 let id = prog.funcs.len() as FuncId;
                 prog.by_name.entry(func.name).or_default().push(id);
-                prog.funcs.push(FuncDef { file: file_id, func });
+                prog.funcs.push(FuncDef {
+                    file: file_id,
+                    func,
+                });
             }
             prog.files.push(file);
         }
@@ -158,9 +168,14 @@ impl Program {
         if self.primitives.contains(&callee) {
             return Target::Primitive(callee);
         }
-        let Some(cands) = self.by_name.get(&callee) else { return Target::Unknown };
-        let local: SmallVec<[FuncId; 2]> =
-            cands.iter().copied().filter(|&f| self.funcs[f as usize].file == file).collect();
+        let Some(cands) = self.by_name.get(&callee) else {
+            return Target::Unknown;
+        };
+        let local: SmallVec<[FuncId; 2]> = cands
+            .iter()
+            .copied()
+            .filter(|&f| self.funcs[f as usize].file == file)
+            .collect();
         if !local.is_empty() {
             return Target::Functions(local);
         }
@@ -195,7 +210,12 @@ impl Program {
 
     fn field_type(&self, ty: Sym, field: Sym) -> Option<Sym> {
         let ty = self.resolve_type(ty);
-        self.structs.get(&ty)?.get(&field).copied().flatten().map(|t| self.resolve_type(t))
+        self.structs
+            .get(&ty)?
+            .get(&field)
+            .copied()
+            .flatten()
+            .map(|t| self.resolve_type(t))
     }
 
     /// The lockdep-style class of a lock expression written in `file`:
@@ -217,11 +237,26 @@ impl Program {
                 }
             }
             Base::Global(g) => {
-                if let Some(&t) = lock.base_ty.as_ref().or_else(|| self.types.get(&g)) {
+                let declared = self
+                    .global_types
+                    .get(&(Some(file), g))
+                    .or_else(|| self.global_types.get(&(None, g)));
+                // A global object of known struct type is named by its type once
+                // a field is involved, as a pointer to it would be.
+                let typed = lock
+                    .base_ty
+                    .as_ref()
+                    .or_else(|| self.types.get(&g))
+                    .or(declared.filter(|_| !lock.path.is_empty()));
+                if let Some(&t) = typed {
                     cur_ty = Some(self.resolve_type(t));
                     root = cur_ty.map(|t| self.name(t).to_string());
                 } else if self.statics.contains(&(file, g)) {
-                    root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
+                    root = Some(format!(
+                        "{}:{}",
+                        self.files[file as usize].display,
+                        self.name(g)
+                    ));
                     return self.finish_global(root, lock, 0);
                 } else {
                     root = Some(self.name(g).to_string());
@@ -281,7 +316,7 @@ fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
                         *s = g(*s);
                     }
                     for arg in &mut call.args {
-                        if let Arg::Path(lock) = arg {
+                        if let Arg::Path(lock, _) = arg {
                             remap_lock(lock, g);
                         }
                     }

@@ -30,6 +30,9 @@ pub struct FileFacts {
     pub typedefs: Vec<(Sym, Sym)>,
     /// Globals declared `static` in this file (lock classes are file-scoped).
     pub static_globals: Vec<Sym>,
+    /// Global objects of struct type, `static struct hash_bucket tbl[N];` as
+    /// (tbl, hash_bucket), so `&tbl[i].lock` is `hash_bucket::lock`.
+    pub global_types: Vec<(Sym, Sym)>,
     /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` as (name, lock callee).
     pub guards: Vec<(Sym, Sym)>,
     /// Things the extractor skipped or could not understand, one line each.
@@ -85,9 +88,17 @@ pub enum Event {
     /// model and the callee's summary.
     Call(Call),
     /// `guard(name)(args)` or the header of `scoped_guard(name, args) { }`.
-    GuardEnter { guard: Sym, lock: Option<LockRef>, span: Span },
+    GuardEnter {
+        guard: Sym,
+        lock: Option<LockRef>,
+        span: Span,
+    },
     /// End of the scope of a guard entered earlier.
-    GuardExit { guard: Sym, lock: Option<LockRef>, span: Span },
+    GuardExit {
+        guard: Sym,
+        lock: Option<LockRef>,
+        span: Span,
+    },
 }
 
 #[derive(Debug)]
@@ -106,8 +117,10 @@ pub enum Callee {
 
 #[derive(Debug, Clone)]
 pub enum Arg {
-    /// A path expression (`&p->a.b`, `mm`, `current->mm`).
-    Path(LockRef),
+    /// A path expression (`&p->a.b`, `mm`, `current->mm`); the flag says
+    /// whether its address was taken (`&`), so that a callee's `->lock` on
+    /// it continues the same object (`&dev->wq` + `->lock` is `dev->wq.lock`).
+    Path(LockRef, bool),
     Const(i64),
     Other,
 }
@@ -141,7 +154,11 @@ pub struct Seg {
 #[derive(Debug, Default)]
 pub enum Terminator {
     Goto(BlockId),
-    Branch { cond: Cond, then: BlockId, otherwise: BlockId },
+    Branch {
+        cond: Cond,
+        then: BlockId,
+        otherwise: BlockId,
+    },
     Switch(Vec<BlockId>),
     Return(RetVal),
     /// Falls off a dead block (after `return`, `goto`, `break`).
@@ -153,7 +170,10 @@ pub enum Terminator {
 pub enum Cond {
     Opaque,
     /// The value of the call at `events[event]` of `block` is non-zero.
-    CallResult { block: BlockId, event: u32 },
+    CallResult {
+        block: BlockId,
+        event: u32,
+    },
     /// Parameter `index` is non-zero.
     Param(u8),
 }

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod checks;
+pub mod debug;
 pub mod discover;
 pub mod driver;
 pub mod extract;

@@ -9,10 +9,30 @@ use std::path::{Path, PathBuf};
 
 /// The built-in tables, in load order (later entries win).
 const BUILTIN: &[(&str, &str)] = &[
-    ("queries/locks.model", include_str!("../queries/locks.model")),
-    ("queries/faults.model", include_str!("../queries/faults.model")),
-    ("queries/guards.model", include_str!("../queries/guards.model")),
-    ("queries/context.model", include_str!("../queries/context.model")),
+    (
+        "queries/attributes.model",
+        include_str!("../queries/attributes.model"),
+    ),
+    (
+        "queries/boundaries.model",
+        include_str!("../queries/boundaries.model"),
+    ),
+    (
+        "queries/locks.model",
+        include_str!("../queries/locks.model"),
+    ),
+    (
+        "queries/faults.model",
+        include_str!("../queries/faults.model"),
+    ),
+    (
+        "queries/guards.model",
+        include_str!("../queries/guards.model"),
+    ),
+    (
+        "queries/context.model",
+        include_str!("../queries/context.model"),
+    ),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -36,7 +56,11 @@ pub struct LockPrim {
 #[derive(Debug, Clone)]
 pub enum Primitive {
     Acquire(LockPrim),
+    /// Blocks, and holds the lock when it returns 0 (`mutex_lock_killable`).
+    AcquireIfZero(LockPrim),
     TryLock(LockPrim),
+    /// Never blocks, and holds the lock when it returns 0 (`down_trylock`).
+    TryLockIfZero(LockPrim),
     Release(LockPrim),
     AssertHeld(LockPrim),
     Fault,
@@ -58,14 +82,25 @@ pub struct Model {
     /// Identifiers of known struct type (`current` → `task_struct`).
     pub types: FxHashMap<String, String>,
     pub class_aliases: FxHashMap<String, String>,
+    /// Attribute macros blanked before parsing (`__init`); `with_args` take
+    /// a parenthesised argument (`__section(".x")`).
+    pub attributes: Vec<String>,
+    pub attributes_with_args: Vec<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{file}:{line}: {msg}")]
-    Syntax { file: String, line: usize, msg: String },
+    Syntax {
+        file: String,
+        line: usize,
+        msg: String,
+    },
     #[error("cannot read model file {}: {source}", path.display())]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl Model {
@@ -76,7 +111,10 @@ impl Model {
             model.add(name, text)?;
         }
         for path in user_files {
-            let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
+                path: path.clone(),
+                source,
+            })?;
             model.add(&path.display().to_string(), &text)?;
         }
         Ok(model)
@@ -84,6 +122,14 @@ impl Model {
 
     pub fn builtin() -> Result<Model, ModelError> {
         Model::load(&[])
+    }
+
+    /// The attribute macros to blank before parsing.
+    pub fn attributes(&self) -> crate::extract::Attributes {
+        crate::extract::Attributes::new(
+            self.attributes.iter().map(String::as_str),
+            self.attributes_with_args.iter().map(String::as_str),
+        )
     }
 
     pub fn primitive(&self, name: &str) -> Option<&Primitive> {
@@ -96,7 +142,10 @@ impl Model {
     }
 
     pub fn fault_mode(&self, class: &str) -> Option<Mode> {
-        self.fault_takes.iter().find(|(c, _)| c == class).map(|(_, m)| *m)
+        self.fault_takes
+            .iter()
+            .find(|(c, _)| c == class)
+            .map(|(_, m)| *m)
     }
 
     pub fn add(&mut self, file: &str, text: &str) -> Result<(), ModelError> {
@@ -105,7 +154,11 @@ impl Model {
             if line.is_empty() {
                 continue;
             }
-            let err = |msg: String| ModelError::Syntax { file: file.to_string(), line: i + 1, msg };
+            let err = |msg: String| ModelError::Syntax {
+                file: file.to_string(),
+                line: i + 1,
+                msg,
+            };
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (first, second) = (fields[0], fields.get(1).copied().unwrap_or(""));
             match first {
@@ -115,20 +168,32 @@ impl Model {
                     }
                 }
                 "fault-takes" => {
-                    let mode = parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
+                    let mode =
+                        parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
                     self.fault_takes.push((second.to_string(), mode));
                 }
                 "guard" => {
-                    let prim = fields.get(2).ok_or_else(|| err("guard needs a name and a primitive".into()))?;
+                    let prim = fields
+                        .get(2)
+                        .ok_or_else(|| err("guard needs a name and a primitive".into()))?;
                     self.guards.insert(second.to_string(), prim.to_string());
                 }
                 "type" => {
-                    let ty = fields.get(2).ok_or_else(|| err("type needs an identifier and a struct".into()))?;
+                    let ty = fields
+                        .get(2)
+                        .ok_or_else(|| err("type needs an identifier and a struct".into()))?;
                     self.types.insert(second.to_string(), ty.to_string());
                 }
+                "attribute" => match second.strip_suffix("()") {
+                    Some(name) => self.attributes_with_args.push(name.to_string()),
+                    None => self.attributes.push(second.to_string()),
+                },
                 "class-alias" => {
-                    let to = fields.get(2).ok_or_else(|| err("class-alias needs two classes".into()))?;
-                    self.class_aliases.insert(second.to_string(), to.to_string());
+                    let to = fields
+                        .get(2)
+                        .ok_or_else(|| err("class-alias needs two classes".into()))?;
+                    self.class_aliases
+                        .insert(second.to_string(), to.to_string());
                 }
                 name => {
                     let prim = parse_primitive(second, &fields[2..]).map_err(err)?;
@@ -161,11 +226,19 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     if let Some(p) = simple {
         return Ok(p);
     }
-    let mut lock = LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false };
+    let mut lock = LockPrim {
+        arg: Some(0),
+        mode: Mode::Exclusive,
+        kind: String::new(),
+        class: None,
+        nested: false,
+    };
     for item in rest {
         match item.split_once('=') {
             Some(("arg", "none")) => lock.arg = None,
-            Some(("arg", n)) => lock.arg = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?),
+            Some(("arg", n)) => {
+                lock.arg = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?)
+            }
             Some(("mode", m)) => lock.mode = parse_mode(m)?,
             Some(("kind", k)) => lock.kind = k.to_string(),
             Some(("class", c)) => lock.class = Some(c.to_string()),
@@ -178,7 +251,9 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     }
     match effect {
         "acquire" => Ok(Primitive::Acquire(lock)),
+        "acquire-zero" => Ok(Primitive::AcquireIfZero(lock)),
         "trylock" => Ok(Primitive::TryLock(lock)),
+        "trylock-zero" => Ok(Primitive::TryLockIfZero(lock)),
         "release" => Ok(Primitive::Release(lock)),
         "assert-held" => Ok(Primitive::AssertHeld(lock)),
         other => Err(format!("unknown effect `{other}`")),
@@ -197,16 +272,30 @@ mod tests {
     #[test]
     fn builtin_model_loads_and_knows_the_seed_primitives() {
         let model = Model::builtin().expect("built-in model parses");
-        assert!(matches!(model.primitive("mmap_read_trylock"), Some(Primitive::TryLock(_))));
-        assert!(matches!(model.primitive("get_user"), Some(Primitive::Fault)));
-        assert!(matches!(model.primitive("mutex_lock"), Some(Primitive::Acquire(_))));
+        assert!(matches!(
+            model.primitive("mmap_read_trylock"),
+            Some(Primitive::TryLock(_))
+        ));
+        assert!(matches!(
+            model.primitive("get_user"),
+            Some(Primitive::Fault)
+        ));
+        assert!(matches!(
+            model.primitive("mutex_lock"),
+            Some(Primitive::Acquire(_))
+        ));
         assert!(model.fault_mode("mm_struct::mmap_lock").is_some());
     }
 
     #[test]
     fn bad_lines_name_file_and_line() {
         let mut model = Model::default();
-        let err = model.add("user.model", "\nfoo acquire mode=sideways\n").expect_err("must fail");
-        assert_eq!(err.to_string(), "user.model:2: unknown mode `sideways` (shared or exclusive)");
+        let err = model
+            .add("user.model", "\nfoo acquire mode=sideways\n")
+            .expect_err("must fail");
+        assert_eq!(
+            err.to_string(),
+            "user.model:2: unknown mode `sideways` (shared or exclusive)"
+        );
     }
 }

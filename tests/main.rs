@@ -1,2 +1,5 @@
-// Scratch entry point (written by the CI/seed helper); replace freely.
+//! All integration tests, compiled into one binary.
+
+mod cli;
+mod fixtures;
 mod real_kernel;

@@ -47,11 +47,22 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before = (self.held.len(), self.released.len(), self.pagefault_disabled);
-        self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
-        self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
+        let before = (
+            self.held.len(),
+            self.released.len(),
+            self.pagefault_disabled,
+        );
+        self.held
+            .retain(|h| other.held.iter().any(|o| same_lock(h, o)));
+        self.released
+            .retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
-        before != (self.held.len(), self.released.len(), self.pagefault_disabled)
+        before
+            != (
+                self.held.len(),
+                self.released.len(),
+                self.pagefault_disabled,
+            )
     }
 
     pub fn add(&mut self, lock: HeldLock) {
@@ -59,7 +70,10 @@ impl State {
         // caller's: it is not an exit effect of this function.
         if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
             self.released.remove(pos);
-            self.held.push(HeldLock { exported: false, ..lock });
+            self.held.push(HeldLock {
+                exported: false,
+                ..lock
+            });
             return;
         }
         self.held.push(lock);
@@ -75,7 +89,12 @@ impl State {
             .or_else(|| self.held.iter().rposition(|h| h.class == class));
         match pos {
             Some(p) => {
-                self.held.remove(p);
+                // Dropping a lock the caller holds (asserted, annotated or
+                // re-taken) is dropping the caller's lock.
+                let dropped = self.held.remove(p);
+                if !dropped.exported {
+                    self.released.push((class, lock.clone()));
+                }
             }
             None => self.released.push((class, lock.clone())),
         }

@@ -56,7 +56,9 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
         for block in &def.func.blocks {
             for event in &block.events {
                 let Event::Call(call) = event else { continue };
-                let Callee::Named(sym) = call.callee else { continue };
+                let Callee::Named(sym) = call.callee else {
+                    continue;
+                };
                 match prog.resolve_call(sym, def.file) {
                     Target::Functions(ids) => {
                         for callee in ids {
@@ -75,6 +77,12 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     let sccs = petgraph::algo::tarjan_scc(&graph);
     stats.sccs = sccs.len();
     let mut summaries = vec![FunctionSummary::default(); n];
+    let tested: Vec<smallvec::SmallVec<[u8; 2]>> = prog
+        .funcs
+        .iter()
+        .map(|def| dataflow::tested_params(def).into_iter().collect())
+        .collect();
+    let mut specialized = rustc_hash::FxHashMap::default();
     let mut classes = Classes::default();
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
@@ -87,7 +95,15 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             last.clear();
             let mut changed = false;
             for &id in &members {
-                let mut ctx = Ctx { prog, model, summaries: &summaries, classes: &mut classes };
+                let mut ctx = Ctx {
+                    prog,
+                    model,
+                    summaries: &summaries,
+                    classes: &mut classes,
+                    tested_params: &tested,
+                    specialized: &mut specialized,
+                    specialize_depth: 0,
+                };
                 let out = dataflow::analyze(&mut ctx, id, None);
                 changed |= out.summary.shape() != summaries[id as usize].shape();
                 summaries[id as usize] = out.summary;
@@ -108,28 +124,36 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             }
             let def = &prog.funcs[id as usize];
             for param in dataflow::tested_params(def) {
-                let mut ctx = Ctx { prog, model, summaries: &summaries, classes: &mut classes };
+                let mut ctx = Ctx {
+                    prog,
+                    model,
+                    summaries: &summaries,
+                    classes: &mut classes,
+                    tested_params: &tested,
+                    specialized: &mut specialized,
+                    specialize_depth: 0,
+                };
                 let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
                 let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
-                if when_true != when_false {
-                    let mut differ: Vec<ClassId> = Vec::new();
-                    for (c, _) in when_true.held.iter().chain(&when_false.held) {
-                        if !(when_true.held.iter().any(|(x, _)| x == c) && when_false.held.iter().any(|(x, _)| x == c)) || when_true.held != when_false.held {
-                            differ.push(*c);
-                        }
-                    }
-                    for c in when_true.released.iter().chain(&when_false.released) {
-                        if !(when_true.released.contains(c) && when_false.released.contains(c)) {
-                            differ.push(*c);
-                        }
-                    }
-                    differ.sort_unstable();
-                    differ.dedup();
-                    conditional.push((id, ConditionalLocking { param, classes: differ }));
+                let differ = when_true.differing(&when_false);
+                if !differ.is_empty() {
+                    conditional.push((
+                        id,
+                        ConditionalLocking {
+                            param,
+                            classes: differ,
+                        },
+                    ));
                     break;
                 }
             }
         }
     }
-    Analysis { observations, conditional, classes, summaries, stats }
+    Analysis {
+        observations,
+        conditional,
+        classes,
+        summaries,
+        stats,
+    }
 }

@@ -58,6 +58,12 @@ pub struct FunctionSummary {
 /// witnesses win. Keeps summaries of top-level functions small.
 pub const MAX_ACQUISITIONS: usize = 64;
 
+/// Effects deeper than this many calls are not propagated further. Past a
+/// handful of calls, a path is more likely an `#ifdef` variant, an error
+/// path or a type confusion (`kfree` reaching the hugetlb freeing code) than
+/// a path a developer needs to see; the seed's fault is five calls down.
+pub const MAX_WITNESS_DEPTH: u32 = 8;
+
 impl FunctionSummary {
     /// A cheap fingerprint to detect when iteration over a recursive SCC
     /// has converged.
@@ -77,12 +83,20 @@ impl FunctionSummary {
     /// one compiled, so their effects are united.
     pub fn merge(&mut self, other: &FunctionSummary) {
         if let Some(f) = &other.fault {
-            if self.fault.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
+            if self
+                .fault
+                .as_ref()
+                .is_none_or(|s| s.chain.len() > f.chain.len())
+            {
                 self.fault = Some(f.clone());
             }
         }
         if let Some(f) = &other.sleep {
-            if self.sleep.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
+            if self
+                .sleep
+                .as_ref()
+                .is_none_or(|s| s.chain.len() > f.chain.len())
+            {
                 self.sleep = Some(f.clone());
             }
         }

@@ -56,8 +56,22 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: DOC,
 };
 
-pub(crate) fn finding(prog: &Program, analysis: &Analysis, func: FuncId, obs: &Observation) -> Option<Finding> {
-    let Observation::AcquireWhileHeld { held, site, callee, chain: callee_chain, same_instance } = obs else { return None };
+pub(crate) fn finding(
+    prog: &Program,
+    analysis: &Analysis,
+    func: FuncId,
+    obs: &Observation,
+) -> Option<Finding> {
+    let Observation::AcquireWhileHeld {
+        held,
+        site,
+        callee,
+        chain: callee_chain,
+        same_instance,
+    } = obs
+    else {
+        return None;
+    };
     let class = analysis.classes.name(held.class);
     let callee_name = name_of(prog, *callee);
     let mut trace = lock_taken(prog, func, held, class, mode_text(held));
@@ -65,12 +79,20 @@ pub(crate) fn finding(prog: &Program, analysis: &Analysis, func: FuncId, obs: &O
     match callee_chain {
         None => trace.push(hop(prog, func, *site, again(callee_name))),
         Some(c) => {
-            trace.push(hop(prog, func, *site, format!("calls {callee_name}() with {class} held")));
+            trace.push(hop(
+                prog,
+                func,
+                *site,
+                format!("calls {callee_name}() with {class} held"),
+            ));
             trace.extend(chain(prog, c, again));
         }
     }
     let (message, note) = if *same_instance {
-        (format!("{class} is acquired while already held"), "the second acquisition waits for this thread to release the first: self-deadlock")
+        (
+            format!("{class} is acquired while already held"),
+            "the second acquisition waits for this thread to release the first: self-deadlock",
+        )
     } else {
         (
             format!("possible recursive locking: {class} is acquired while a lock of the same class is held"),

@@ -74,7 +74,9 @@ pub(crate) fn extract_macros(
         synth.extend_from_slice(ps.join(", ").as_bytes());
         synth.extend_from_slice(b")\n{ ");
         let body_at = synth.len();
-        let body = src.get(m.body_start as usize..m.body_end as usize).unwrap_or_default();
+        let body = src
+            .get(m.body_start as usize..m.body_end as usize)
+            .unwrap_or_default();
         let mut copy = body.to_vec();
         for i in 0..copy.len() {
             if copy[i] == b'\\' && matches!(copy.get(i + 1), Some(b'\n') | Some(b'\r')) {
@@ -85,7 +87,9 @@ pub(crate) fn extract_macros(
         synth.extend_from_slice(b"\n;}\n");
         placed.push((start, body_at));
     }
-    let Some(tree) = parser.parse(&synth, None) else { return };
+    let Some(tree) = parser.parse(&synth, None) else {
+        return;
+    };
     let root = tree.root_node();
     let mut cursor = root.walk();
     for node in root.named_children(&mut cursor) {
@@ -94,21 +98,39 @@ pub(crate) fn extract_macros(
         }
         // Which macro this function came from: the last one starting at or before it.
         let idx = placed.partition_point(|&(start, _)| start <= node.start_byte());
-        let Some(i) = idx.checked_sub(1) else { continue };
-        let (Some(m), Some(&(_, body_at))) = (macros.get(i), placed.get(i)) else { continue };
-        let Some(body) = node.child_by_field_name("body") else { continue };
-        let Some(decl) = node.child_by_field_name("declarator") else { continue };
-        let ps = decl.child_by_field_name("parameters").map(|p| params(&synth, p, names)).unwrap_or_default();
+        let Some(i) = idx.checked_sub(1) else {
+            continue;
+        };
+        let (Some(m), Some(&(_, body_at))) = (macros.get(i), placed.get(i)) else {
+            continue;
+        };
+        let Some(body) = node.child_by_field_name("body") else {
+            continue;
+        };
+        let Some(decl) = node.child_by_field_name("declarator") else {
+            continue;
+        };
+        let ps = decl
+            .child_by_field_name("parameters")
+            .map(|p| params(&synth, p, names))
+            .unwrap_or_default();
         let shift = m.body_start as i64 - body_at as i64;
         let builder = BodyBuilder::new(&synth, names, shift, ps);
         let (blocks, ps, _) = builder.lower_body(body);
-        let calls_something = blocks.iter().any(|b| b.events.iter().any(|e| matches!(e, Event::Call(_) | Event::GuardEnter { .. })));
+        let calls_something = blocks.iter().any(|b| {
+            b.events
+                .iter()
+                .any(|e| matches!(e, Event::Call(_) | Event::GuardEnter { .. }))
+        });
         if !calls_something {
             continue;
         }
         facts.functions.push(Function {
             name: names.intern(&m.name),
-            span: crate::ir::Span { start: m.name_start, end: m.name_end },
+            span: crate::ir::Span {
+                start: m.name_start,
+                end: m.name_end,
+            },
             is_static: false,
             is_macro: true,
             params: ps,

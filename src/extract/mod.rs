@@ -4,6 +4,7 @@
 //! Architecture invariant: extraction is per file and never fails; what it
 //! cannot understand becomes a line in `FileFacts::problems`.
 
+pub mod attributes;
 mod body;
 mod macros;
 mod names;
@@ -11,19 +12,37 @@ mod syntax;
 mod toplevel;
 
 use crate::ir::FileFacts;
+pub use attributes::Attributes;
 use names::Names;
 
 /// Extracts everything later stages need from `src`, parsing it with `parser`.
-pub fn extract_file(src: &[u8], parser: &mut tree_sitter::Parser) -> FileFacts {
+pub fn extract_file(
+    original: &[u8],
+    parser: &mut tree_sitter::Parser,
+    attrs: &Attributes,
+) -> FileFacts {
     let mut names = Names::default();
-    let mut facts = FileFacts { line_starts: line_starts(src), ..FileFacts::default() };
+    let mut facts = FileFacts {
+        line_starts: line_starts(original),
+        ..FileFacts::default()
+    };
+    let (blanked, annotations) = attrs.blank(original);
+    let src = blanked.as_slice();
     match parser.parse(src, None) {
         Some(tree) => {
-            let macros = toplevel::extract_toplevel(src, tree.root_node(), &mut names, &mut facts);
+            let macros = toplevel::extract_toplevel(
+                src,
+                tree.root_node(),
+                &annotations,
+                &mut names,
+                &mut facts,
+            );
             drop(tree);
             macros::extract_macros(src, &macros, parser, &mut names, &mut facts);
         }
-        None => facts.problems.push("tree-sitter could not parse the file".into()),
+        None => facts
+            .problems
+            .push("tree-sitter could not parse the file".into()),
     }
     toplevel::scan_guards(src, &mut names, &mut facts);
     facts.names = names.into_list();
@@ -32,6 +51,11 @@ pub fn extract_file(src: &[u8], parser: &mut tree_sitter::Parser) -> FileFacts {
 
 fn line_starts(src: &[u8]) -> Vec<u32> {
     let mut starts = vec![0u32];
-    starts.extend(src.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u32 + 1));
+    starts.extend(
+        src.iter()
+            .enumerate()
+            .filter(|(_, &b)| b == b'\n')
+            .map(|(i, _)| i as u32 + 1),
+    );
     starts
 }

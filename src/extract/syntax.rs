@@ -37,7 +37,9 @@ pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
 /// The struct/union/typedef name of a type specifier, if it names one.
 pub(crate) fn type_name<'s>(ty: Node, src: &'s [u8]) -> Option<&'s str> {
     match ty.kind() {
-        "struct_specifier" | "union_specifier" => ty.child_by_field_name("name").map(|n| text(n, src)),
+        "struct_specifier" | "union_specifier" => {
+            ty.child_by_field_name("name").map(|n| text(n, src))
+        }
         "type_identifier" => Some(text(ty, src)),
         _ => None,
     }

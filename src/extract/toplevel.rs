@@ -2,15 +2,22 @@
 //! static globals and function-like macros, found iteratively so that
 //! `#ifdef` nesting and ERROR regions never stop the walk.
 
+use super::attributes::FoundAnnotation;
 use super::body::BodyBuilder;
 use super::macros::MacroDef;
 use super::names::Names;
 use super::syntax::{declarator_name, has_storage_static, text, type_name};
-use crate::ir::{Annotation, AnnotationKind, Base, FileFacts, Function, LockRef, Param, Seg, StructDef};
+use crate::ir::{Annotation, Base, FileFacts, Function, LockRef, Param, Seg, StructDef};
 use smallvec::SmallVec;
 use tree_sitter::Node;
 
-pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts: &mut FileFacts) -> Vec<MacroDef> {
+pub(crate) fn extract_toplevel(
+    src: &[u8],
+    root: Node,
+    annotations: &[FoundAnnotation],
+    names: &mut Names,
+    facts: &mut FileFacts,
+) -> Vec<MacroDef> {
     let mut macros = Vec::new();
     let mut stack = vec![root];
     while let Some(node) = stack.pop() {
@@ -19,7 +26,7 @@ pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts:
         }
         match node.kind() {
             "function_definition" => {
-                if let Some(func) = function(src, node, names, facts) {
+                if let Some(func) = function(src, node, annotations, names, facts) {
                     facts.functions.push(func);
                 }
                 if let Some(ty) = node.child_by_field_name("type") {
@@ -30,6 +37,7 @@ pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts:
                 if has_storage_static(node, src) {
                     static_names(src, node, names, facts);
                 }
+                global_types(src, node, names, facts);
                 if let Some(ty) = node.child_by_field_name("type") {
                     structs_in(src, ty, None, names, facts);
                 }
@@ -41,8 +49,20 @@ pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts:
                     macros.push(m);
                 }
             }
-            "translation_unit" | "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif"
-            | "preproc_elifdef" | "linkage_specification" | "declaration_list" | "ERROR" => {
+            "ERROR" => {
+                functions_in_error(src, node, annotations, names, facts);
+                let mut cursor = node.walk();
+                let children: Vec<Node> = node.named_children(&mut cursor).collect();
+                stack.extend(children.into_iter().rev());
+            }
+            "translation_unit"
+            | "preproc_if"
+            | "preproc_ifdef"
+            | "preproc_else"
+            | "preproc_elif"
+            | "preproc_elifdef"
+            | "linkage_specification"
+            | "declaration_list" => {
                 let mut cursor = node.walk();
                 let children: Vec<Node> = node.named_children(&mut cursor).collect();
                 stack.extend(children.into_iter().rev());
@@ -56,7 +76,13 @@ pub(crate) fn extract_toplevel(src: &[u8], root: Node, names: &mut Names, facts:
     macros
 }
 
-fn function(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) -> Option<Function> {
+fn function(
+    src: &[u8],
+    node: Node,
+    found: &[FoundAnnotation],
+    names: &mut Names,
+    facts: &mut FileFacts,
+) -> Option<Function> {
     let mut decl = node.child_by_field_name("declarator")?;
     for _ in 0..16 {
         if decl.kind() == "function_declarator" {
@@ -72,8 +98,21 @@ fn function(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) ->
         return None;
     }
     let body = node.child_by_field_name("body")?;
-    let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
-    let annotations = annotations(src, decl, &params, names);
+    let params = decl
+        .child_by_field_name("parameters")
+        .map(|p| params(src, p, names))
+        .unwrap_or_default();
+    let (from, to) = (node.start_byte(), body.start_byte());
+    let annotations = found
+        .iter()
+        .filter(|a| (from..to).contains(&a.offset))
+        .filter_map(|a| {
+            Some(Annotation {
+                kind: a.kind,
+                lock: parse_lock_text(&a.arg, &params, names)?,
+            })
+        })
+        .collect();
     let name = names.intern(text(name_node, src));
     let builder = BodyBuilder::new(src, names, 0, params);
     let span = builder.span(name_node);
@@ -95,6 +134,88 @@ fn function(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) ->
     })
 }
 
+/// Recovers functions tree-sitter broke apart: inside an ERROR node, a
+/// `function_declarator` followed by `{`, statements, and `}` as siblings.
+fn functions_in_error(
+    src: &[u8],
+    node: Node,
+    found: &[FoundAnnotation],
+    names: &mut Names,
+    facts: &mut FileFacts,
+) {
+    let mut cursor = node.walk();
+    let children: Vec<Node> = node.children(&mut cursor).collect();
+    let mut i = 0;
+    while i + 1 < children.len() {
+        let decl = children[i];
+        if decl.kind() != "function_declarator" || children[i + 1].kind() != "{" {
+            i += 1;
+            continue;
+        }
+        let Some(name_node) = decl
+            .child_by_field_name("declarator")
+            .filter(|n| n.kind() == "identifier")
+        else {
+            i += 1;
+            continue;
+        };
+        let mut depth = 1;
+        let mut j = i + 2;
+        let mut stmts = Vec::new();
+        while j < children.len() {
+            // Kernel style indents bodies: anything at column 0 is the next
+            // top-level item, so a lost `}` cannot swallow the rest of the file.
+            if children[j].start_position().column == 0 && children[j].kind() != "}" {
+                break;
+            }
+            match children[j].kind() {
+                "{" => depth += 1,
+                "}" => {
+                    depth -= 1;
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ if children[j].is_named() => stmts.push(children[j]),
+                _ => {}
+            }
+            j += 1;
+        }
+        let params = decl
+            .child_by_field_name("parameters")
+            .map(|p| params(src, p, names))
+            .unwrap_or_default();
+        let (from, to) = (decl.start_byte(), children[i + 1].start_byte());
+        let annotations = found
+            .iter()
+            .filter(|a| (from..to).contains(&a.offset))
+            .filter_map(|a| {
+                Some(Annotation {
+                    kind: a.kind,
+                    lock: parse_lock_text(&a.arg, &params, names)?,
+                })
+            })
+            .collect();
+        let name = names.intern(text(name_node, src));
+        let builder = BodyBuilder::new(src, names, 0, params);
+        let span = builder.span(name_node);
+        let (blocks, params, _) = builder.lower_statements(&stmts);
+        let is_static = children[..i]
+            .iter()
+            .any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
+        facts.functions.push(Function {
+            name,
+            span,
+            is_static,
+            is_macro: false,
+            params,
+            annotations,
+            blocks,
+        });
+        i = j + 1;
+    }
+}
+
 pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
     let mut out = Vec::new();
     let mut cursor = list.walk();
@@ -102,37 +223,30 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
         if p.kind() != "parameter_declaration" {
             continue;
         }
-        let ty = p.child_by_field_name("type").and_then(|t| type_name(t, src)).map(|t| names.intern(t));
-        let Some(name) = p.child_by_field_name("declarator").and_then(declarator_name) else {
+        let ty = p
+            .child_by_field_name("type")
+            .and_then(|t| type_name(t, src))
+            .map(|t| names.intern(t));
+        let Some(name) = p
+            .child_by_field_name("declarator")
+            .and_then(declarator_name)
+        else {
             // `void`, or an unnamed parameter: it still takes a position.
-            if p.child_by_field_name("type").is_some_and(|t| text(t, src) == "void") {
+            if p.child_by_field_name("type")
+                .is_some_and(|t| text(t, src) == "void")
+            {
                 continue;
             }
-            out.push(Param { name: names.intern(""), ty });
+            out.push(Param {
+                name: names.intern(""),
+                ty,
+            });
             continue;
         };
-        out.push(Param { name: names.intern(text(name, src)), ty });
-    }
-    out
-}
-
-/// `__acquires(x)`, `__releases(x)`, `__must_hold(x)` after the parameter list.
-fn annotations(src: &[u8], decl: Node, params: &[Param], names: &mut Names) -> Vec<Annotation> {
-    let mut out = Vec::new();
-    let mut cursor = decl.walk();
-    for child in decl.named_children(&mut cursor) {
-        let t = text(child, src);
-        for (prefix, kind) in [
-            ("__acquires", AnnotationKind::Acquires),
-            ("__releases", AnnotationKind::Releases),
-            ("__must_hold", AnnotationKind::MustHold),
-        ] {
-            let Some(rest) = t.trim_start().strip_prefix(prefix) else { continue };
-            let inner = rest.trim().trim_start_matches('(').trim_end_matches(')');
-            if let Some(lock) = parse_lock_text(inner, params, names) {
-                out.push(Annotation { kind, lock });
-            }
-        }
+        out.push(Param {
+            name: names.intern(text(name, src)),
+            ty,
+        });
     }
     out
 }
@@ -140,7 +254,10 @@ fn annotations(src: &[u8], decl: Node, params: &[Param], names: &mut Names) -> V
 /// Parses the text of a lock expression (`&f->lock`, `rq->lock`, `mm`) as written
 /// in an annotation, where tree-sitter gives no usable tree.
 pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> Option<LockRef> {
-    let t: String = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*')).collect();
+    let t: String = t
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*'))
+        .collect();
     if t.is_empty() {
         return None;
     }
@@ -161,7 +278,10 @@ pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> O
             break;
         };
         let end = after.find(['-', '.', '[']).unwrap_or(after.len());
-        segs.push(Seg { field: names.intern(&after[..end]), arrow });
+        segs.push(Seg {
+            field: names.intern(&after[..end]),
+            arrow,
+        });
         rest = &after[end..];
     }
     if !base_name.chars().all(|c| c.is_alphanumeric() || c == '_') || base_name.is_empty() {
@@ -172,25 +292,69 @@ pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> O
         Some(i) => (Base::Param(i as u8), params.get(i).and_then(|p| p.ty)),
         None => (Base::Global(sym), None),
     };
-    Some(LockRef { base, base_ty, path: segs })
+    Some(LockRef {
+        base,
+        base_ty,
+        path: segs,
+    })
 }
 
 fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
     let mut cursor = node.walk();
-    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+    let decls: Vec<Node> = node
+        .children_by_field_name("declarator", &mut cursor)
+        .collect();
     for decl in decls {
-        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
+        let target = if decl.kind() == "init_declarator" {
+            decl.child_by_field_name("declarator")
+        } else {
+            Some(decl)
+        };
         if let Some(name) = target.and_then(declarator_name) {
             facts.static_globals.push(names.intern(text(name, src)));
         }
     }
 }
 
-fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
-    let Some(ty) = node.child_by_field_name("type") else { return };
+fn global_types(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+    let Some(ty) = node
+        .child_by_field_name("type")
+        .and_then(|t| type_name(t, src))
+    else {
+        return;
+    };
     let mut cursor = node.walk();
-    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
-    let alias = decls.first().and_then(|d| declarator_name(*d)).map(|n| text(n, src).to_string());
+    let decls: Vec<Node> = node
+        .children_by_field_name("declarator", &mut cursor)
+        .collect();
+    for decl in decls {
+        if decl.kind() == "function_declarator" {
+            continue;
+        }
+        let target = if decl.kind() == "init_declarator" {
+            decl.child_by_field_name("declarator")
+        } else {
+            Some(decl)
+        };
+        if let Some(name) = target.and_then(declarator_name) {
+            let (n, t) = (names.intern(text(name, src)), names.intern(ty));
+            facts.global_types.push((n, t));
+        }
+    }
+}
+
+fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+    let Some(ty) = node.child_by_field_name("type") else {
+        return;
+    };
+    let mut cursor = node.walk();
+    let decls: Vec<Node> = node
+        .children_by_field_name("declarator", &mut cursor)
+        .collect();
+    let alias = decls
+        .first()
+        .and_then(|d| declarator_name(*d))
+        .map(|n| text(n, src).to_string());
     if let Some(alias) = &alias {
         if let Some(target) = type_name(ty, src) {
             let (a, t) = (names.intern(alias), names.intern(target));
@@ -210,8 +374,14 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
         if !matches!(spec.kind(), "struct_specifier" | "union_specifier") {
             continue;
         }
-        let Some(body) = spec.child_by_field_name("body") else { continue };
-        let Some(sname) = spec.child_by_field_name("name").map(|n| text(n, src).to_string()).or(fallback) else {
+        let Some(body) = spec.child_by_field_name("body") else {
+            continue;
+        };
+        let Some(sname) = spec
+            .child_by_field_name("name")
+            .map(|n| text(n, src).to_string())
+            .or(fallback)
+        else {
             continue;
         };
         let mut fields = Vec::new();
@@ -227,7 +397,8 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                 let mut c2 = fd.walk();
                 let decls: Vec<Node> = fd.children_by_field_name("declarator", &mut c2).collect();
                 let anon_struct = fty.filter(|t| {
-                    matches!(t.kind(), "struct_specifier" | "union_specifier") && t.child_by_field_name("name").is_none()
+                    matches!(t.kind(), "struct_specifier" | "union_specifier")
+                        && t.child_by_field_name("name").is_none()
                 });
                 if decls.is_empty() {
                     if let Some(inner) = anon_struct.and_then(|t| t.child_by_field_name("body")) {
@@ -236,7 +407,9 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                     continue;
                 }
                 for d in decls {
-                    let Some(fname) = declarator_name(d).map(|n| text(n, src).to_string()) else { continue };
+                    let Some(fname) = declarator_name(d).map(|n| text(n, src).to_string()) else {
+                        continue;
+                    };
                     let tname = match anon_struct {
                         Some(anon) => {
                             let synthetic = format!("{sname}.{fname}");
@@ -244,7 +417,8 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                             Some(synthetic)
                         }
                         None => {
-                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some()) {
+                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some())
+                            {
                                 work.push((t, None));
                             }
                             fty.and_then(|t| type_name(t, src)).map(str::to_string)
@@ -254,14 +428,19 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                 }
             }
         }
-        facts.structs.push(StructDef { name: names.intern(&sname), fields });
+        facts.structs.push(StructDef {
+            name: names.intern(&sname),
+            fields,
+        });
     }
 }
 
 /// `DEFINE_GUARD(name, type, lock, unlock)` and the `DEFINE_LOCK_GUARD_*`
 /// family, found in the text so that the macro's own parse errors do not matter.
 pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) {
-    let Ok(s) = std::str::from_utf8(src) else { return };
+    let Ok(s) = std::str::from_utf8(src) else {
+        return;
+    };
     for (pos, _) in s.match_indices("DEFINE_") {
         let rest = &s[pos..];
         let Some(open) = rest.find('(') else { continue };
@@ -274,7 +453,9 @@ pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) 
             _ => continue,
         };
         let args = split_args(&rest[open + 1..]);
-        let (Some(name), Some(lock)) = (args.first(), args.get(lock_arg)) else { continue };
+        let (Some(name), Some(lock)) = (args.first(), args.get(lock_arg)) else {
+            continue;
+        };
         let guard_name = if cond {
             match args.get(1) {
                 Some(ext) => format!("{}{}", name.trim(), ext.trim()),
@@ -283,7 +464,11 @@ pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) 
         } else {
             name.trim().to_string()
         };
-        let callee: String = lock.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let callee: String = lock
+            .trim()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
         if callee.is_empty() || guard_name.contains(|c: char| !(c.is_alphanumeric() || c == '_')) {
             continue;
         }

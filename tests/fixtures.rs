@@ -1,0 +1,159 @@
+//! Runs every fixture under `fixtures/<check>/` through the real binary and
+//! compares its findings with the `expect:` marks written in the fixture,
+//! next to the line they concern. A missing or an extra finding fails.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const CHECKS: &[&str] = &["fault-under-lock", "double-lock", "conditional-locking"];
+
+fn fixtures_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// (line, check) → count, from `/* expect: check [check ...] */` marks.
+fn expected(text: &str) -> BTreeMap<(u32, String), u32> {
+    let mut out = BTreeMap::new();
+    for (i, line) in text.lines().enumerate() {
+        let Some(pos) = line.find("expect:") else {
+            continue;
+        };
+        let rest = &line[pos + "expect:".len()..];
+        let rest = rest.split("*/").next().unwrap_or(rest);
+        for check in rest.split([' ', ',', '\t']).filter(|s| !s.is_empty()) {
+            *out.entry((i as u32 + 1, check.to_string())).or_insert(0) += 1;
+        }
+    }
+    out
+}
+
+pub fn run_lockpath(args: &[&str], path: &Path) -> serde_json::Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_lockpath"))
+        .args(args)
+        .arg(path)
+        .output()
+        .expect("lockpath runs");
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "{}: exit {code:?}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))
+}
+
+fn actual(report: &serde_json::Value) -> BTreeMap<(u32, String), u32> {
+    let mut out = BTreeMap::new();
+    for f in report["findings"].as_array().into_iter().flatten() {
+        let line = f["line"].as_u64().unwrap_or(0) as u32;
+        let check = f["check"].as_str().unwrap_or("?").to_string();
+        *out.entry((line, check)).or_insert(0) += 1;
+    }
+    out
+}
+
+fn cases(check: &str) -> Vec<PathBuf> {
+    let dir = fixtures_dir().join(check);
+    let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn every_fixture_gets_exactly_its_expected_findings() {
+    let mut failures = Vec::new();
+    let mut total = 0;
+    for check in CHECKS {
+        let files = cases(check);
+        let fires = files
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("fires_"))
+            })
+            .count();
+        let silent = files
+            .iter()
+            .filter(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with("silent_"))
+            })
+            .count();
+        assert!(
+            fires >= 6 && silent >= 6,
+            "{check}: needs at least 6 firing and 6 silent fixtures, has {fires} and {silent}"
+        );
+        for path in files {
+            total += 1;
+            let text = std::fs::read_to_string(&path).expect("fixture is readable");
+            let want = expected(&text);
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            if name.starts_with("fires_") && !want.keys().any(|(_, c)| c == check) {
+                failures.push(format!(
+                    "{check}/{name}: a firing fixture has no `expect: {check}` mark"
+                ));
+            }
+            if name.starts_with("silent_") && !want.is_empty() {
+                failures.push(format!(
+                    "{check}/{name}: a silent fixture carries expect marks"
+                ));
+            }
+            let report = run_lockpath(&["check", "--no-tree-context", "--format", "json"], &path);
+            let got = actual(&report);
+            if got != want {
+                let mut diff = String::new();
+                for (k, n) in &want {
+                    let g = got.get(k).copied().unwrap_or(0);
+                    if g < *n {
+                        diff.push_str(&format!("\n    missing: line {} {}", k.0, k.1));
+                    }
+                }
+                for (k, n) in &got {
+                    let w = want.get(k).copied().unwrap_or(0);
+                    if *n > w {
+                        let msg = report["findings"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .find(|f| {
+                                f["line"].as_u64() == Some(k.0 as u64)
+                                    && f["check"].as_str() == Some(&k.1)
+                            })
+                            .map(|f| f["message"].as_str().unwrap_or("").to_string())
+                            .unwrap_or_default();
+                        diff.push_str(&format!("\n    extra:   line {} {} — {msg}", k.0, k.1));
+                    }
+                }
+                failures.push(format!("{check}/{name}:{diff}"));
+            }
+        }
+    }
+    assert!(total > 0, "no fixtures found");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} fixtures disagree:\n  {}",
+        failures.len(),
+        failures.join("\n  ")
+    );
+}
+
+#[test]
+fn marks_are_parsed_as_written() {
+    let text = "a\nb; /* expect: double-lock fault-under-lock */\n// expect: conditional-locking\n";
+    let want = expected(text);
+    assert_eq!(want.get(&(2, "double-lock".to_string())), Some(&1));
+    assert_eq!(want.get(&(2, "fault-under-lock".to_string())), Some(&1));
+    assert_eq!(want.get(&(3, "conditional-locking".to_string())), Some(&1));
+    assert_eq!(want.len(), 3);
+}
