@@ -59,19 +59,10 @@ fn main() -> ExitCode {
         eprintln!("parse_floor: {}: no such file or directory", m.display());
     }
     let inputs = found.inputs.len();
-    let files: Vec<PathBuf> = found
-        .inputs
-        .into_iter()
-        .chain(found.context)
-        .map(|(p, _)| p)
-        .collect();
+    let files: Vec<PathBuf> = found.inputs.into_iter().chain(found.context).map(|(p, _)| p).collect();
     let max = args.max_file_size;
-    let outcomes: Vec<Outcome> = pool.install(|| {
-        files
-            .par_iter()
-            .map_init(new_parser, |parser, path| parse_one(parser, path, max))
-            .collect()
-    });
+    let outcomes: Vec<Outcome> =
+        pool.install(|| files.par_iter().map_init(new_parser, |parser, path| parse_one(parser, path, max)).collect());
     let secs = start.elapsed().as_secs_f64();
 
     let mut parsed = 0usize;
@@ -80,10 +71,7 @@ fn main() -> ExitCode {
     let mut bytes = 0u64;
     for o in &outcomes {
         match o {
-            Outcome::Parsed {
-                bytes: b,
-                has_error,
-            } => {
+            Outcome::Parsed { bytes: b, has_error } => {
                 parsed += 1;
                 bytes += b;
                 with_errors += usize::from(*has_error);
@@ -108,12 +96,7 @@ fn main() -> ExitCode {
 }
 
 fn parse_args() -> Result<Args, String> {
-    let mut args = Args {
-        paths: Vec::new(),
-        tree_context: true,
-        jobs: None,
-        max_file_size: 16,
-    };
+    let mut args = Args { paths: Vec::new(), tree_context: true, jobs: None, max_file_size: 16 };
     let mut it = std::env::args_os().skip(1);
     while let Some(a) = it.next() {
         match a.to_str() {
@@ -121,9 +104,7 @@ fn parse_args() -> Result<Args, String> {
             Some("-j" | "--jobs") => args.jobs = Some(number(it.next(), "-j")? as usize),
             Some("--max-file-size") => args.max_file_size = number(it.next(), "--max-file-size")?,
             Some("-h" | "--help") => return Err("the parse-only floor of `lockpath check`".into()),
-            Some(s) if s.starts_with('-') && s.len() > 1 => {
-                return Err(format!("unknown option `{s}`"))
-            }
+            Some(s) if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option `{s}`")),
             _ => args.paths.push(PathBuf::from(a)),
         }
     }
@@ -134,8 +115,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn number(v: Option<std::ffi::OsString>, flag: &str) -> Result<u64, String> {
-    v.and_then(|v| v.to_str().and_then(|s| s.parse().ok()))
-        .ok_or_else(|| format!("{flag} needs a number"))
+    v.and_then(|v| v.to_str().and_then(|s| s.parse().ok())).ok_or_else(|| format!("{flag} needs a number"))
 }
 
 fn new_parser() -> tree_sitter::Parser {
@@ -161,10 +141,7 @@ fn parse_one(parser: &mut tree_sitter::Parser, path: &PathBuf, max_mib: u64) -> 
         return Outcome::Skipped;
     }
     match parser.parse(&bytes, None) {
-        Some(tree) => Outcome::Parsed {
-            bytes: bytes.len() as u64,
-            has_error: tree.root_node().has_error(),
-        },
+        Some(tree) => Outcome::Parsed { bytes: bytes.len() as u64, has_error: tree.root_node().has_error() },
         None => Outcome::Skipped,
     }
 }

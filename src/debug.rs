@@ -23,12 +23,7 @@ pub fn dump(facts: &FileFacts) -> String {
                 None => facts.name(p.name).to_string(),
             })
             .collect();
-        let _ = writeln!(
-            out,
-            "{kind} {}({}) line {line}",
-            facts.name(func.name),
-            params.join(", ")
-        );
+        let _ = writeln!(out, "{kind} {}({}) line {line}", facts.name(func.name), params.join(", "));
         for (i, block) in func.blocks.iter().enumerate() {
             let _ = writeln!(out, "  b{i}:");
             for event in &block.events {
@@ -39,12 +34,7 @@ pub fn dump(facts: &FileFacts) -> String {
                             Callee::Indirect => "(*indirect)".into(),
                         };
                         let args: Vec<String> = call.args.iter().map(|a| arg(facts, a)).collect();
-                        writeln!(
-                            out,
-                            "    call {callee}({}) @{}",
-                            args.join(", "),
-                            facts.line_col(call.span.start).0
-                        )
+                        writeln!(out, "    call {callee}({}) @{}", args.join(", "), facts.line_col(call.span.start).0)
                     }
                     Event::GuardEnter { guard, lock, .. } => writeln!(
                         out,
@@ -62,11 +52,9 @@ pub fn dump(facts: &FileFacts) -> String {
             }
             let _ = match &block.term {
                 Terminator::Goto(t) => writeln!(out, "    goto b{t}"),
-                Terminator::Branch {
-                    cond,
-                    then,
-                    otherwise,
-                } => writeln!(out, "    if {cond:?} then b{then} else b{otherwise}"),
+                Terminator::Branch { cond, then, otherwise } => {
+                    writeln!(out, "    if {cond:?} then b{then} else b{otherwise}")
+                }
                 Terminator::Switch(ts) => writeln!(out, "    switch {ts:?}"),
                 Terminator::Return(v) => writeln!(out, "    return {v:?}"),
                 Terminator::Unreachable => writeln!(out, "    unreachable"),

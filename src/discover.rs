@@ -54,11 +54,8 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
                 walk(&root.join(dir), &mut headers, &mut Vec::new());
             }
             headers.sort();
-            let given: rustc_hash::FxHashSet<PathBuf> = out
-                .inputs
-                .iter()
-                .filter_map(|(p, _)| p.canonicalize().ok())
-                .collect();
+            let given: rustc_hash::FxHashSet<PathBuf> =
+                out.inputs.iter().filter_map(|(p, _)| p.canonicalize().ok()).collect();
             out.context = headers
                 .into_iter()
                 .filter(|h| h.canonicalize().map_or(true, |c| !given.contains(&c)))

@@ -41,10 +41,7 @@ pub struct Report {
 
 /// Why a file was not analysed, or what is odd about it.
 enum Loaded {
-    Ok {
-        facts: FileFacts,
-        note: Option<String>,
-    },
+    Ok { facts: FileFacts, note: Option<String> },
     Skipped(String),
 }
 
@@ -64,9 +61,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let attrs = model.attributes();
     let loaded: Vec<Loaded> = all
         .par_iter()
-        .map_init(new_parser, |parser, (path, _, _)| {
-            load(parser, &attrs, path, opts.max_file_size)
-        })
+        .map_init(new_parser, |parser, (path, _, _)| load(parser, &attrs, path, opts.max_file_size))
         .collect();
     let mut inputs = Vec::with_capacity(all.len());
     let mut summary = Summary::default();
@@ -83,13 +78,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
                     summary.context_files += 1;
                 }
                 let is_header = path.extension().is_some_and(|e| e == "h");
-                let file = SourceFile {
-                    path,
-                    display,
-                    is_context,
-                    is_header,
-                    line_starts: facts.line_starts.clone(),
-                };
+                let file = SourceFile { path, display, is_context, is_header, line_starts: facts.line_starts.clone() };
                 inputs.push((file, facts));
             }
             Loaded::Skipped(why) => {
@@ -102,31 +91,14 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     }
     let nothing_usable = summary.files == 0;
     let prog = Program::build(model, inputs);
-    summary.functions = prog
-        .funcs
-        .iter()
-        .filter(|f| !prog.files[f.file as usize].is_context)
-        .count();
+    summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
     let analysis = analysis::analyze(&prog, model, &reported);
     let mut findings = checks::run(&prog, model, &analysis);
     sort_findings(&mut findings, &prog.files);
-    summary.errors = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    summary.warnings = findings
-        .iter()
-        .filter(|f| f.severity == Severity::Warning)
-        .count();
-    Report {
-        findings,
-        files: prog.files,
-        problems,
-        missing: found.missing,
-        summary,
-        nothing_usable,
-    }
+    summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    Report { findings, files: prog.files, problems, missing: found.missing, summary, nothing_usable }
 }
 
 fn new_parser() -> tree_sitter::Parser {
@@ -137,12 +109,7 @@ fn new_parser() -> tree_sitter::Parser {
     parser
 }
 
-fn load(
-    parser: &mut tree_sitter::Parser,
-    attrs: &extract::Attributes,
-    path: &PathBuf,
-    max_size: u64,
-) -> Loaded {
+fn load(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, path: &PathBuf, max_size: u64) -> Loaded {
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
@@ -162,17 +129,12 @@ fn load(
         Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
     };
     if bytes.is_empty() {
-        return Loaded::Ok {
-            facts: FileFacts::default(),
-            note: Some("empty file, nothing to check".into()),
-        };
+        return Loaded::Ok { facts: FileFacts::default(), note: Some("empty file, nothing to check".into()) };
     }
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Loaded::Skipped("binary file (NUL bytes), skipped".into());
     }
-    let note = std::str::from_utf8(&bytes)
-        .is_err()
-        .then(|| "not valid UTF-8; analysed as bytes".to_string());
+    let note = std::str::from_utf8(&bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
     let facts = extract::extract_file(&bytes, parser, attrs);
     Loaded::Ok { facts, note }
 }
@@ -181,14 +143,7 @@ fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {
     let key = |f: &Finding| {
         let file = files.get(f.file as usize);
         let (line, col) = file.map_or((0, 0), |s| s.line_col(f.span.start));
-        (
-            file.map(|s| s.display.clone()).unwrap_or_default(),
-            line,
-            f.check,
-            col,
-            f.message.clone(),
-            f.trace.len(),
-        )
+        (file.map(|s| s.display.clone()).unwrap_or_default(), line, f.check, col, f.message.clone(), f.trace.len())
     };
     findings.sort_by_cached_key(key);
 }

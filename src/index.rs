@@ -147,10 +147,7 @@ impl Program {
                 }
                 let id = prog.funcs.len() as FuncId;
                 prog.by_name.entry(func.name).or_default().push(id);
-                prog.funcs.push(FuncDef {
-                    file: file_id,
-                    func,
-                });
+                prog.funcs.push(FuncDef { file: file_id, func });
             }
             prog.files.push(file);
         }
@@ -171,11 +168,8 @@ impl Program {
         let Some(cands) = self.by_name.get(&callee) else {
             return Target::Unknown;
         };
-        let local: SmallVec<[FuncId; 2]> = cands
-            .iter()
-            .copied()
-            .filter(|&f| self.funcs[f as usize].file == file)
-            .collect();
+        let local: SmallVec<[FuncId; 2]> =
+            cands.iter().copied().filter(|&f| self.funcs[f as usize].file == file).collect();
         if !local.is_empty() {
             return Target::Functions(local);
         }
@@ -210,12 +204,7 @@ impl Program {
 
     fn field_type(&self, ty: Sym, field: Sym) -> Option<Sym> {
         let ty = self.resolve_type(ty);
-        self.structs
-            .get(&ty)?
-            .get(&field)
-            .copied()
-            .flatten()
-            .map(|t| self.resolve_type(t))
+        self.structs.get(&ty)?.get(&field).copied().flatten().map(|t| self.resolve_type(t))
     }
 
     /// The lockdep-style class of a lock expression written in `file`:
@@ -237,26 +226,16 @@ impl Program {
                 }
             }
             Base::Global(g) => {
-                let declared = self
-                    .global_types
-                    .get(&(Some(file), g))
-                    .or_else(|| self.global_types.get(&(None, g)));
+                let declared = self.global_types.get(&(Some(file), g)).or_else(|| self.global_types.get(&(None, g)));
                 // A global object of known struct type is named by its type once
                 // a field is involved, as a pointer to it would be.
-                let typed = lock
-                    .base_ty
-                    .as_ref()
-                    .or_else(|| self.types.get(&g))
-                    .or(declared.filter(|_| !lock.path.is_empty()));
+                let typed =
+                    lock.base_ty.as_ref().or_else(|| self.types.get(&g)).or(declared.filter(|_| !lock.path.is_empty()));
                 if let Some(&t) = typed {
                     cur_ty = Some(self.resolve_type(t));
                     root = cur_ty.map(|t| self.name(t).to_string());
                 } else if self.statics.contains(&(file, g)) {
-                    root = Some(format!(
-                        "{}:{}",
-                        self.files[file as usize].display,
-                        self.name(g)
-                    ));
+                    root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
                     return self.finish_global(root, lock, 0);
                 } else {
                     root = Some(self.name(g).to_string());

@@ -61,6 +61,8 @@ pub struct Param {
     pub name: Sym,
     /// Struct (or typedef) name the parameter points to, if any.
     pub ty: Option<Sym>,
+    /// Declared as a pointer (`struct foo *f`, `void *v`).
+    pub pointer: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,17 +90,9 @@ pub enum Event {
     /// model and the callee's summary.
     Call(Call),
     /// `guard(name)(args)` or the header of `scoped_guard(name, args) { }`.
-    GuardEnter {
-        guard: Sym,
-        lock: Option<LockRef>,
-        span: Span,
-    },
+    GuardEnter { guard: Sym, lock: Option<LockRef>, span: Span },
     /// End of the scope of a guard entered earlier.
-    GuardExit {
-        guard: Sym,
-        lock: Option<LockRef>,
-        span: Span,
-    },
+    GuardExit { guard: Sym, lock: Option<LockRef>, span: Span },
 }
 
 #[derive(Debug)]

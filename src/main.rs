@@ -92,9 +92,7 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             // A closed pipe (`lockpath check .. | head`) is not an error.
-            if e.downcast_ref::<std::io::Error>()
-                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            {
+            if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) {
                 return ExitCode::from(EXIT_CLEAN);
             }
             eprintln!("lockpath: {e:#}");
@@ -119,21 +117,12 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     {
         let mut err = std::io::stderr().lock();
         for p in &report.problems {
-            if !args.quiet
-                || report
-                    .missing
-                    .iter()
-                    .any(|m| p.starts_with(&m.display().to_string()))
-            {
+            if !args.quiet || report.missing.iter().any(|m| p.starts_with(&m.display().to_string())) {
                 writeln!(err, "lockpath: {p}")?;
             }
         }
     }
-    let view = output::ReportView {
-        findings: &report.findings,
-        files: &report.files,
-        summary: &report.summary,
-    };
+    let view = output::ReportView { findings: &report.findings, files: &report.files, summary: &report.summary };
     match args.format {
         Format::Json => {
             let mut out = std::io::stdout().lock();
@@ -148,24 +137,16 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     if !report.missing.is_empty() || report.nothing_usable {
         return Ok(EXIT_USAGE);
     }
-    Ok(if report.summary.errors > 0 {
-        EXIT_FINDINGS
-    } else {
-        EXIT_CLEAN
-    })
+    Ok(if report.summary.errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
 fn debug_ir(file: &std::path::Path) -> anyhow::Result<u8> {
     let bytes = std::fs::read(file).with_context(|| format!("{}: cannot read", file.display()))?;
     let mut parser = tree_sitter::Parser::new();
-    parser
-        .set_language(&tree_sitter_c::LANGUAGE.into())
-        .context("tree-sitter-c grammar")?;
+    parser.set_language(&tree_sitter_c::LANGUAGE.into()).context("tree-sitter-c grammar")?;
     let model = Model::builtin().context("cannot load the lock model")?;
     let facts = lockpath::extract::extract_file(&bytes, &mut parser, &model.attributes());
-    std::io::stdout()
-        .lock()
-        .write_all(lockpath::debug::dump(&facts).as_bytes())?;
+    std::io::stdout().lock().write_all(lockpath::debug::dump(&facts).as_bytes())?;
     Ok(EXIT_CLEAN)
 }
 
@@ -174,9 +155,7 @@ fn color_choice(color: Color) -> ColorChoice {
         Color::Always => ColorChoice::Always,
         Color::Never => ColorChoice::Never,
         Color::Auto => {
-            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
-                || !std::io::stdout().is_terminal()
-            {
+            if std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()) || !std::io::stdout().is_terminal() {
                 ColorChoice::Never
             } else {
                 ColorChoice::Auto
@@ -201,10 +180,7 @@ fn explain(check: Option<&str>) -> anyhow::Result<u8> {
             }
             None => {
                 let known: Vec<&str> = checks::CHECKS.iter().map(|c| c.id).collect();
-                eprintln!(
-                    "lockpath: unknown check `{id}` (known: {})",
-                    known.join(", ")
-                );
+                eprintln!("lockpath: unknown check `{id}` (known: {})", known.join(", "));
                 Ok(EXIT_USAGE)
             }
         },

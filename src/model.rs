@@ -9,30 +9,12 @@ use std::path::{Path, PathBuf};
 
 /// The built-in tables, in load order (later entries win).
 const BUILTIN: &[(&str, &str)] = &[
-    (
-        "queries/attributes.model",
-        include_str!("../queries/attributes.model"),
-    ),
-    (
-        "queries/boundaries.model",
-        include_str!("../queries/boundaries.model"),
-    ),
-    (
-        "queries/locks.model",
-        include_str!("../queries/locks.model"),
-    ),
-    (
-        "queries/faults.model",
-        include_str!("../queries/faults.model"),
-    ),
-    (
-        "queries/guards.model",
-        include_str!("../queries/guards.model"),
-    ),
-    (
-        "queries/context.model",
-        include_str!("../queries/context.model"),
-    ),
+    ("queries/attributes.model", include_str!("../queries/attributes.model")),
+    ("queries/boundaries.model", include_str!("../queries/boundaries.model")),
+    ("queries/locks.model", include_str!("../queries/locks.model")),
+    ("queries/faults.model", include_str!("../queries/faults.model")),
+    ("queries/guards.model", include_str!("../queries/guards.model")),
+    ("queries/context.model", include_str!("../queries/context.model")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -91,16 +73,9 @@ pub struct Model {
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("{file}:{line}: {msg}")]
-    Syntax {
-        file: String,
-        line: usize,
-        msg: String,
-    },
+    Syntax { file: String, line: usize, msg: String },
     #[error("cannot read model file {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl Model {
@@ -111,10 +86,7 @@ impl Model {
             model.add(name, text)?;
         }
         for path in user_files {
-            let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            let text = std::fs::read_to_string(path).map_err(|source| ModelError::Io { path: path.clone(), source })?;
             model.add(&path.display().to_string(), &text)?;
         }
         Ok(model)
@@ -142,10 +114,7 @@ impl Model {
     }
 
     pub fn fault_mode(&self, class: &str) -> Option<Mode> {
-        self.fault_takes
-            .iter()
-            .find(|(c, _)| c == class)
-            .map(|(_, m)| *m)
+        self.fault_takes.iter().find(|(c, _)| c == class).map(|(_, m)| *m)
     }
 
     pub fn add(&mut self, file: &str, text: &str) -> Result<(), ModelError> {
@@ -154,11 +123,7 @@ impl Model {
             if line.is_empty() {
                 continue;
             }
-            let err = |msg: String| ModelError::Syntax {
-                file: file.to_string(),
-                line: i + 1,
-                msg,
-            };
+            let err = |msg: String| ModelError::Syntax { file: file.to_string(), line: i + 1, msg };
             let fields: Vec<&str> = line.split_whitespace().collect();
             let (first, second) = (fields[0], fields.get(1).copied().unwrap_or(""));
             match first {
@@ -168,20 +133,15 @@ impl Model {
                     }
                 }
                 "fault-takes" => {
-                    let mode =
-                        parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
+                    let mode = parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
                     self.fault_takes.push((second.to_string(), mode));
                 }
                 "guard" => {
-                    let prim = fields
-                        .get(2)
-                        .ok_or_else(|| err("guard needs a name and a primitive".into()))?;
+                    let prim = fields.get(2).ok_or_else(|| err("guard needs a name and a primitive".into()))?;
                     self.guards.insert(second.to_string(), prim.to_string());
                 }
                 "type" => {
-                    let ty = fields
-                        .get(2)
-                        .ok_or_else(|| err("type needs an identifier and a struct".into()))?;
+                    let ty = fields.get(2).ok_or_else(|| err("type needs an identifier and a struct".into()))?;
                     self.types.insert(second.to_string(), ty.to_string());
                 }
                 "attribute" => match second.strip_suffix("()") {
@@ -189,11 +149,8 @@ impl Model {
                     None => self.attributes.push(second.to_string()),
                 },
                 "class-alias" => {
-                    let to = fields
-                        .get(2)
-                        .ok_or_else(|| err("class-alias needs two classes".into()))?;
-                    self.class_aliases
-                        .insert(second.to_string(), to.to_string());
+                    let to = fields.get(2).ok_or_else(|| err("class-alias needs two classes".into()))?;
+                    self.class_aliases.insert(second.to_string(), to.to_string());
                 }
                 name => {
                     let prim = parse_primitive(second, &fields[2..]).map_err(err)?;
@@ -226,19 +183,11 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     if let Some(p) = simple {
         return Ok(p);
     }
-    let mut lock = LockPrim {
-        arg: Some(0),
-        mode: Mode::Exclusive,
-        kind: String::new(),
-        class: None,
-        nested: false,
-    };
+    let mut lock = LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false };
     for item in rest {
         match item.split_once('=') {
             Some(("arg", "none")) => lock.arg = None,
-            Some(("arg", n)) => {
-                lock.arg = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?)
-            }
+            Some(("arg", n)) => lock.arg = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?),
             Some(("mode", m)) => lock.mode = parse_mode(m)?,
             Some(("kind", k)) => lock.kind = k.to_string(),
             Some(("class", c)) => lock.class = Some(c.to_string()),
@@ -272,30 +221,16 @@ mod tests {
     #[test]
     fn builtin_model_loads_and_knows_the_seed_primitives() {
         let model = Model::builtin().expect("built-in model parses");
-        assert!(matches!(
-            model.primitive("mmap_read_trylock"),
-            Some(Primitive::TryLock(_))
-        ));
-        assert!(matches!(
-            model.primitive("get_user"),
-            Some(Primitive::Fault)
-        ));
-        assert!(matches!(
-            model.primitive("mutex_lock"),
-            Some(Primitive::Acquire(_))
-        ));
+        assert!(matches!(model.primitive("mmap_read_trylock"), Some(Primitive::TryLock(_))));
+        assert!(matches!(model.primitive("get_user"), Some(Primitive::Fault)));
+        assert!(matches!(model.primitive("mutex_lock"), Some(Primitive::Acquire(_))));
         assert!(model.fault_mode("mm_struct::mmap_lock").is_some());
     }
 
     #[test]
     fn bad_lines_name_file_and_line() {
         let mut model = Model::default();
-        let err = model
-            .add("user.model", "\nfoo acquire mode=sideways\n")
-            .expect_err("must fail");
-        assert_eq!(
-            err.to_string(),
-            "user.model:2: unknown mode `sideways` (shared or exclusive)"
-        );
+        let err = model.add("user.model", "\nfoo acquire mode=sideways\n").expect_err("must fail");
+        assert_eq!(err.to_string(), "user.model:2: unknown mode `sideways` (shared or exclusive)");
     }
 }

@@ -29,20 +29,10 @@ fn expected(text: &str) -> BTreeMap<(u32, String), u32> {
 }
 
 pub fn run_lockpath(args: &[&str], path: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_lockpath"))
-        .args(args)
-        .arg(path)
-        .output()
-        .expect("lockpath runs");
+    let out = Command::new(env!("CARGO_BIN_EXE_lockpath")).args(args).arg(path).output().expect("lockpath runs");
     let code = out.status.code();
-    assert!(
-        matches!(code, Some(0 | 1)),
-        "{}: exit {code:?}\n{}",
-        path.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))
+    assert!(matches!(code, Some(0 | 1)), "{}: exit {code:?}\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))
 }
 
 fn actual(report: &serde_json::Value) -> BTreeMap<(u32, String), u32> {
@@ -73,20 +63,10 @@ fn every_fixture_gets_exactly_its_expected_findings() {
     let mut total = 0;
     for check in CHECKS {
         let files = cases(check);
-        let fires = files
-            .iter()
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("fires_"))
-            })
-            .count();
-        let silent = files
-            .iter()
-            .filter(|p| {
-                p.file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with("silent_"))
-            })
-            .count();
+        let fires =
+            files.iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("fires_"))).count();
+        let silent =
+            files.iter().filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("silent_"))).count();
         assert!(
             fires >= 6 && silent >= 6,
             "{check}: needs at least 6 firing and 6 silent fixtures, has {fires} and {silent}"
@@ -95,19 +75,12 @@ fn every_fixture_gets_exactly_its_expected_findings() {
             total += 1;
             let text = std::fs::read_to_string(&path).expect("fixture is readable");
             let want = expected(&text);
-            let name = path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default();
+            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             if name.starts_with("fires_") && !want.keys().any(|(_, c)| c == check) {
-                failures.push(format!(
-                    "{check}/{name}: a firing fixture has no `expect: {check}` mark"
-                ));
+                failures.push(format!("{check}/{name}: a firing fixture has no `expect: {check}` mark"));
             }
             if name.starts_with("silent_") && !want.is_empty() {
-                failures.push(format!(
-                    "{check}/{name}: a silent fixture carries expect marks"
-                ));
+                failures.push(format!("{check}/{name}: a silent fixture carries expect marks"));
             }
             let report = run_lockpath(&["check", "--no-tree-context", "--format", "json"], &path);
             let got = actual(&report);
@@ -126,10 +99,7 @@ fn every_fixture_gets_exactly_its_expected_findings() {
                             .as_array()
                             .into_iter()
                             .flatten()
-                            .find(|f| {
-                                f["line"].as_u64() == Some(k.0 as u64)
-                                    && f["check"].as_str() == Some(&k.1)
-                            })
+                            .find(|f| f["line"].as_u64() == Some(k.0 as u64) && f["check"].as_str() == Some(&k.1))
                             .map(|f| f["message"].as_str().unwrap_or("").to_string())
                             .unwrap_or_default();
                         diff.push_str(&format!("\n    extra:   line {} {} — {msg}", k.0, k.1));
@@ -140,12 +110,7 @@ fn every_fixture_gets_exactly_its_expected_findings() {
         }
     }
     assert!(total > 0, "no fixtures found");
-    assert!(
-        failures.is_empty(),
-        "{} of {total} fixtures disagree:\n  {}",
-        failures.len(),
-        failures.join("\n  ")
-    );
+    assert!(failures.is_empty(), "{} of {total} fixtures disagree:\n  {}", failures.len(), failures.join("\n  "));
 }
 
 #[test]

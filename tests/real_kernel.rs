@@ -27,10 +27,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 const LOCKPATH: &str = env!("CARGO_BIN_EXE_lockpath");
-const SEED_PATCH: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/seed/oom-reaper-futex.patch"
-);
+const SEED_PATCH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/seed/oom-reaper-futex.patch");
 const KERNEL_VERSION: &str = "6.12";
 
 /// Files the seed patch touches, plus their neighbours the analysis needs
@@ -64,19 +61,13 @@ fn kernel_tree() -> Option<PathBuf> {
         Some(p) => PathBuf::from(p),
         None => {
             let home = std::env::var_os("HOME").unwrap_or_default();
-            PathBuf::from(home)
-                .join(".cache/kernels")
-                .join(format!("linux-source-{KERNEL_VERSION}"))
+            PathBuf::from(home).join(".cache/kernels").join(format!("linux-source-{KERNEL_VERSION}"))
         }
     };
     if candidate.join("MAINTAINERS").is_file() {
         return Some(candidate);
     }
-    let origin = if from_env.is_some() {
-        "LOCKPATH_KERNEL"
-    } else {
-        "default location; LOCKPATH_KERNEL unset"
-    };
+    let origin = if from_env.is_some() { "LOCKPATH_KERNEL" } else { "default location; LOCKPATH_KERNEL unset" };
     if env_flag("LOCKPATH_REQUIRE_KERNEL") {
         panic!(
             "LOCKPATH: kernel tree not found at {} ({origin}) and \
@@ -128,10 +119,7 @@ fn excerpt(s: &str, max: usize) -> String {
 }
 
 fn timeout() -> Duration {
-    let secs = std::env::var("LOCKPATH_TEST_TIMEOUT_SECS")
-        .ok()
-        .and_then(|s| s.parse::<u64>().ok())
-        .unwrap_or(30 * 60);
+    let secs = std::env::var("LOCKPATH_TEST_TIMEOUT_SECS").ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(30 * 60);
     Duration::from_secs(secs)
 }
 
@@ -154,10 +142,7 @@ fn describe_status(status: &ExitStatus) -> String {
 fn run_lockpath(cwd: &Path, args: &[OsString]) -> Run {
     let what = format!(
         "lockpath {} (in {})",
-        args.iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join(" "),
+        args.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>().join(" "),
         cwd.display()
     );
     let mut child = Command::new(LOCKPATH)
@@ -223,13 +208,7 @@ where
 /// a usage error, a signal — fails the test.
 fn assert_clean_exit(run: &Run) {
     let ok = matches!(run.status.code(), Some(0) | Some(1));
-    assert!(
-        ok,
-        "{} ended with {}; stderr:\n{}",
-        run.what,
-        describe_status(&run.status),
-        run.stderr_excerpt()
-    );
+    assert!(ok, "{} ended with {}; stderr:\n{}", run.what, describe_status(&run.status), run.stderr_excerpt());
     assert!(
         !run.stderr.contains("panicked"),
         "{} panicked (but exited {}); stderr:\n{}",
@@ -263,10 +242,7 @@ fn parse_report(run: &Run) -> Value {
         None => problems.push("no `findings` array".to_string()),
         Some(findings) => {
             for (i, f) in findings.iter().enumerate() {
-                for key in [
-                    "check", "severity", "message", "file", "line", "column", "function", "lock",
-                    "trace",
-                ] {
+                for key in ["check", "severity", "message", "file", "line", "column", "function", "lock", "trace"] {
                     if f.get(key).is_none() {
                         problems.push(format!("findings[{i}] has no `{key}`"));
                     }
@@ -299,11 +275,7 @@ fn parse_report(run: &Run) -> Value {
 }
 
 fn findings(report: &Value) -> &[Value] {
-    report
-        .get("findings")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or(&[])
+    report.get("findings").and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
 }
 
 fn str_field<'a>(v: &'a Value, key: &str) -> &'a str {
@@ -363,11 +335,7 @@ fn dump_findings<'a>(fs: impl IntoIterator<Item = &'a Value>) -> String {
 /// named in the note of a hop at or after `fetch_robust_entry` (when the
 /// trace stops at the function that makes the user access).
 fn trace_has_seed_chain(f: &Value) -> bool {
-    let hops: Vec<&Value> = f
-        .get("trace")
-        .and_then(Value::as_array)
-        .map(|h| h.iter().collect())
-        .unwrap_or_default();
+    let hops: Vec<&Value> = f.get("trace").and_then(Value::as_array).map(|h| h.iter().collect()).unwrap_or_default();
     let (last, prefix) = SEED_CHAIN.split_last().expect("SEED_CHAIN is not empty");
     let mut next = 0;
     let mut at = None;
@@ -383,9 +351,7 @@ fn trace_has_seed_chain(f: &Value) -> bool {
     let Some(at) = at else {
         return false;
     };
-    hops[at..]
-        .iter()
-        .any(|h| str_field(h, "function") == *last || str_field(h, "note").contains(last))
+    hops[at..].iter().any(|h| str_field(h, "function") == *last || str_field(h, "note").contains(last))
 }
 
 fn is_oom_reaper_fault(f: &Value) -> bool {
@@ -395,8 +361,7 @@ fn is_oom_reaper_fault(f: &Value) -> bool {
 }
 
 fn is_futex_conditional_locking(f: &Value) -> bool {
-    str_field(f, "check") == "conditional-locking"
-        && str_field(f, "function") == "futex_cleanup_begin"
+    str_field(f, "check") == "conditional-locking" && str_field(f, "function") == "futex_cleanup_begin"
 }
 
 // ---------------------------------------------------------------------------
@@ -405,41 +370,32 @@ fn is_futex_conditional_locking(f: &Value) -> bool {
 
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap_or_else(|e| panic!("mkdir {}: {e}", to.display()));
-    let entries =
-        std::fs::read_dir(from).unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
+    let entries = std::fs::read_dir(from).unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
     for entry in entries {
         let entry = entry.unwrap_or_else(|e| panic!("read_dir {}: {e}", from.display()));
         let src = entry.path();
         let dst = to.join(entry.file_name());
-        let ty = entry
-            .file_type()
-            .unwrap_or_else(|e| panic!("stat {}: {e}", src.display()));
+        let ty = entry.file_type().unwrap_or_else(|e| panic!("stat {}: {e}", src.display()));
         if ty.is_dir() {
             copy_dir(&src, &dst);
         } else if ty.is_file() {
-            std::fs::copy(&src, &dst)
-                .unwrap_or_else(|e| panic!("copy {} → {}: {e}", src.display(), dst.display()));
+            std::fs::copy(&src, &dst).unwrap_or_else(|e| panic!("copy {} → {}: {e}", src.display(), dst.display()));
         }
     }
 }
 
 /// Copy the seed files from the tree into a fresh temp dir, same layout.
 fn seed_copy(tree: &Path) -> tempfile::TempDir {
-    let tmp = tempfile::Builder::new()
-        .prefix("lockpath-seed-")
-        .tempdir()
-        .expect("create temp dir");
+    let tmp = tempfile::Builder::new().prefix("lockpath-seed-").tempdir().expect("create temp dir");
     for dir in SEED_DIRS {
         copy_dir(&tree.join(dir), &tmp.path().join(dir));
     }
     for file in SEED_FILES {
         let dst = tmp.path().join(file);
         if let Some(parent) = dst.parent() {
-            std::fs::create_dir_all(parent)
-                .unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
+            std::fs::create_dir_all(parent).unwrap_or_else(|e| panic!("mkdir {}: {e}", parent.display()));
         }
-        std::fs::copy(tree.join(file), &dst)
-            .unwrap_or_else(|e| panic!("copy {file} from {}: {e}", tree.display()));
+        std::fs::copy(tree.join(file), &dst).unwrap_or_else(|e| panic!("copy {file} from {}: {e}", tree.display()));
     }
     tmp
 }
@@ -447,22 +403,12 @@ fn seed_copy(tree: &Path) -> tempfile::TempDir {
 /// `patch -p1` the seed patch into `dir`; no fuzz, no questions, no backups.
 fn apply_seed_patch(dir: &Path) {
     let out = Command::new("patch")
-        .args([
-            "-p1",
-            "--batch",
-            "--fuzz=0",
-            "--no-backup-if-mismatch",
-            "-i",
-        ])
+        .args(["-p1", "--batch", "--fuzz=0", "--no-backup-if-mismatch", "-i"])
         .arg(SEED_PATCH)
         .current_dir(dir)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run patch(1): {e} — install it (`apt-get install patch`; ci/test.sh does)"
-            )
-        });
+        .unwrap_or_else(|e| panic!("cannot run patch(1): {e} — install it (`apt-get install patch`; ci/test.sh does)"));
     assert!(
         out.status.success(),
         "patch -p1 < {SEED_PATCH} failed in {} ({}):\n{}{}",
@@ -512,34 +458,16 @@ fn seed_patch_applies_cleanly() {
     assert!(core.contains("static bool futex_cleanup_begin(struct task_struct *tsk, bool try)"));
     assert!(core.contains("if (!mutex_trylock(&tsk->futex_exit_mutex))"));
     assert!(core.contains("bool try_futex_exit_release(struct task_struct *tsk)"));
-    assert!(
-        !core.contains("futex_cleanup_begin(tsk);"),
-        "a caller was not converted"
-    );
+    assert!(!core.contains("futex_cleanup_begin(tsk);"), "a caller was not converted");
     let header = read(&tmp.path().join("include/linux/futex.h"));
-    assert_eq!(
-        header.matches("try_futex_exit_release").count(),
-        2,
-        "declaration + stub"
-    );
+    assert_eq!(header.matches("try_futex_exit_release").count(), 2, "declaration + stub");
     let oom = read(&tmp.path().join("mm/oom_kill.c"));
-    let body_start = oom
-        .find("static bool oom_reap_task_mm(")
-        .expect("oom_reap_task_mm in mm/oom_kill.c");
+    let body_start = oom.find("static bool oom_reap_task_mm(").expect("oom_reap_task_mm in mm/oom_kill.c");
     let body = &oom[body_start..];
-    let trylock = body
-        .find("mmap_read_trylock(mm)")
-        .expect("trylock in oom_reap_task_mm");
-    let call = body
-        .find("try_futex_exit_release(tsk)")
-        .expect("call in oom_reap_task_mm");
-    let unlock = body
-        .find("mmap_read_unlock(mm)")
-        .expect("unlock in oom_reap_task_mm");
-    assert!(
-        trylock < call && call < unlock,
-        "call must sit under mmap_read_trylock"
-    );
+    let trylock = body.find("mmap_read_trylock(mm)").expect("trylock in oom_reap_task_mm");
+    let call = body.find("try_futex_exit_release(tsk)").expect("call in oom_reap_task_mm");
+    let unlock = body.find("mmap_read_unlock(mm)").expect("unlock in oom_reap_task_mm");
+    assert!(trylock < call && call < unlock, "call must sit under mmap_read_trylock");
 }
 
 #[test]
@@ -556,11 +484,8 @@ fn seed_patch_reports_fault_and_conditional_locking() {
         "no fault-under-lock finding in oom_reap_task_mm (mm/oom_kill.c); all findings:\n{}",
         dump_findings(all)
     );
-    let with_lock: Vec<&Value> = faults
-        .iter()
-        .copied()
-        .filter(|f| str_field(f, "lock") == "mm_struct::mmap_lock")
-        .collect();
+    let with_lock: Vec<&Value> =
+        faults.iter().copied().filter(|f| str_field(f, "lock") == "mm_struct::mmap_lock").collect();
     assert!(
         !with_lock.is_empty(),
         "fault-under-lock in oom_reap_task_mm, but none names lock mm_struct::mmap_lock:\n{}",
@@ -601,10 +526,7 @@ fn seed_unmodified_reports_neither() {
         "unpatched oom_reap_task_mm must not have a fault-under-lock finding:\n{}",
         dump_findings(faults)
     );
-    let cond: Vec<&Value> = all
-        .iter()
-        .filter(|f| is_futex_conditional_locking(f))
-        .collect();
+    let cond: Vec<&Value> = all.iter().filter(|f| is_futex_conditional_locking(f)).collect();
     assert!(
         cond.is_empty(),
         "unpatched futex_cleanup_begin must not have a conditional-locking finding:\n{}",
@@ -619,12 +541,7 @@ fn seed_with_tree_context() {
     let Some(tree) = kernel_tree() else { return };
     let run = run_lockpath(
         &tree,
-        &os_args([
-            "check".into(),
-            "--format".into(),
-            "json".into(),
-            tree.join("mm/oom_kill.c").into_os_string(),
-        ]),
+        &os_args(["check".into(), "--format".into(), "json".into(), tree.join("mm/oom_kill.c").into_os_string()]),
     );
     assert_clean_exit(&run);
     let report = parse_report(&run);
@@ -652,11 +569,8 @@ fn mm_and_kernel_no_panic() {
 
     let counts = check_counts(&report);
     let total: usize = counts.values().sum();
-    let mut line = format!(
-        "LOCKPATH: mm/ + kernel/ of {}: {total} findings in {:.1}s",
-        tree.display(),
-        elapsed.as_secs_f64()
-    );
+    let mut line =
+        format!("LOCKPATH: mm/ + kernel/ of {}: {total} findings in {:.1}s", tree.display(), elapsed.as_secs_f64());
     for (check, n) in &counts {
         line.push_str(&format!(", {check}: {n}"));
     }
@@ -665,10 +579,7 @@ fn mm_and_kernel_no_panic() {
     let _ = writeln!(
         std::io::stderr(),
         "LOCKPATH: summary: {}",
-        report
-            .get("summary")
-            .map(Value::to_string)
-            .unwrap_or_default()
+        report.get("summary").map(Value::to_string).unwrap_or_default()
     );
 }
 

@@ -4,14 +4,11 @@
 
 use super::classes::{ClassId, Classes};
 use super::held::{same_instance, HeldLock, State};
-use super::summary::{
-    Acquisition, Effect, ExitLock, FunctionSummary, MAX_ACQUISITIONS, MAX_WITNESS_DEPTH,
-};
+use super::summary::{Acquisition, Effect, ExitLock, FunctionSummary, MAX_ACQUISITIONS, MAX_WITNESS_DEPTH};
 use super::witness::{Chain, Hop};
 use crate::index::{FuncDef, FuncId, Program, Target};
 use crate::ir::{
-    AnnotationKind, Arg, Base, BlockId, Call, Callee, Cond, Event, LockRef, RetVal, Span, Sym,
-    Terminator,
+    AnnotationKind, Arg, Base, BlockId, Call, Callee, Cond, Event, LockRef, RetVal, Span, Sym, Terminator,
 };
 use crate::model::{LockPrim, Model, Primitive};
 use smallvec::SmallVec;
@@ -22,20 +19,9 @@ use std::borrow::Cow;
 pub enum Observation {
     /// A user-memory access that may fault, directly (`chain` is None) or in
     /// the callee `callee` at `site`, while `held` is held.
-    FaultWhileHeld {
-        held: HeldLock,
-        site: Span,
-        callee: Sym,
-        chain: Option<Chain>,
-    },
+    FaultWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain> },
     /// `class` acquired (blocking) at `site` while `held`, of the same class, is held.
-    AcquireWhileHeld {
-        held: HeldLock,
-        site: Span,
-        callee: Sym,
-        chain: Option<Chain>,
-        same_instance: bool,
-    },
+    AcquireWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain>, same_instance: bool },
 }
 
 pub struct Ctx<'a> {
@@ -130,10 +116,7 @@ pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Out
             .blocks
             .iter()
             .filter_map(|b| match b.term {
-                Terminator::Branch {
-                    cond: Cond::CallResult { block, event },
-                    ..
-                } => Some((block, event)),
+                Terminator::Branch { cond: Cond::CallResult { block, event }, .. } => Some((block, event)),
                 _ => None,
             })
             .collect(),
@@ -142,19 +125,19 @@ pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Out
     a.finish()
 }
 
-/// Parameters some branch tests directly (`if (try)`).
+/// Scalar parameters some branch tests directly (`if (try)`). Pointer
+/// parameters are left out: `if (ctx) raw_spin_lock(&ctx->lock)` guards
+/// against a missing object, it does not choose a locking rule.
 pub fn tested_params(def: &FuncDef) -> Vec<u8> {
     let mut out: Vec<u8> = def
         .func
         .blocks
         .iter()
         .filter_map(|b| match b.term {
-            Terminator::Branch {
-                cond: Cond::Param(i),
-                ..
-            } => Some(i),
+            Terminator::Branch { cond: Cond::Param(i), .. } => Some(i),
             _ => None,
         })
+        .filter(|&i| def.func.params.get(i as usize).is_some_and(|p| !p.pointer))
         .collect();
     out.sort_unstable();
     out.dedup();
@@ -243,17 +226,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         via: Option<Chain>,
         exported: bool,
     ) -> HeldLock {
-        HeldLock {
-            class,
-            lock,
-            mode,
-            recursive_read,
-            trylock,
-            site,
-            taker,
-            via,
-            exported,
-        }
+        HeldLock { class, lock, mode, recursive_read, trylock, site, taker, via, exported }
     }
 
     fn transfer_block(&mut self, b: BlockId, state: &mut State) {
@@ -322,17 +295,11 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         if let [callee] = ids {
             let tested: &'a [SmallVec<[u8; 2]>] = self.ctx.tested_params;
             let fixed =
-                tested
-                    .get(*callee as usize)
-                    .into_iter()
-                    .flatten()
-                    .find_map(|&p| match call.args.get(p as usize) {
-                        Some(Arg::Const(c)) => Some((p, *c != 0)),
-                        _ => None,
-                    });
-            if let Some((p, v)) =
-                fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id)
-            {
+                tested.get(*callee as usize).into_iter().flatten().find_map(|&p| match call.args.get(p as usize) {
+                    Some(Arg::Const(c)) => Some((p, *c != 0)),
+                    _ => None,
+                });
+            if let Some((p, v)) = fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id) {
                 let key = (*callee, p, v);
                 if let Some(s) = self.ctx.specialized.get(&key) {
                     return Cow::Owned(s.clone());
@@ -362,11 +329,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn class_of(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
-        let lock = lock.cloned().unwrap_or(LockRef {
-            base: Base::Unknown,
-            base_ty: None,
-            path: SmallVec::new(),
-        });
+        let lock = lock.cloned().unwrap_or(LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() });
         if let Some(fixed) = prim.and_then(|p| p.class.as_deref()) {
             let name = self.ctx.model.canonical_class(fixed).to_string();
             return (self.ctx.classes.intern(&name, false), lock);
@@ -390,18 +353,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 let (class, lock) = self.class_of(Some(p), arg);
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&p.kind);
                 if self.record {
-                    self.check_acquire(
-                        state,
-                        class,
-                        &lock,
-                        p.mode,
-                        recursive_read,
-                        p.nested,
-                        span,
-                        callee,
-                        None,
-                        &[],
-                    );
+                    self.check_acquire(state, class, &lock, p.mode, recursive_read, p.nested, span, callee, None, &[]);
                     let effect = Effect {
                         chain: Chain::new(self.hop(span, callee), None),
                         released_before: state.released_classes(),
@@ -416,17 +368,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     });
                 }
                 if !(tested && matches!(prim, Primitive::AcquireIfZero(_))) {
-                    state.add(self.held(
-                        class,
-                        lock,
-                        p.mode,
-                        recursive_read,
-                        false,
-                        span,
-                        callee,
-                        None,
-                        true,
-                    ));
+                    state.add(self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true));
                 }
             }
             Primitive::Release(p) => {
@@ -437,17 +379,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 let (class, lock) = self.class_of(Some(p), arg);
                 if !state.held.iter().any(|h| h.class == class) {
                     let recursive_read = self.ctx.model.recursive_read_kinds.contains(&p.kind);
-                    state.add(self.held(
-                        class,
-                        lock,
-                        p.mode,
-                        recursive_read,
-                        false,
-                        span,
-                        callee,
-                        None,
-                        false,
-                    ));
+                    state.add(self.held(class, lock, p.mode, recursive_read, false, span, callee, None, false));
                 }
             }
             Primitive::Fault => {
@@ -457,7 +389,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         chain: Chain::new(self.hop(span, callee), None),
                         released_before: state.released_classes(),
                     };
-                    keep_shorter(&mut self.fault, effect);
+                    keep_first(&mut self.fault, effect);
                 }
             }
             Primitive::Sleep => {
@@ -466,82 +398,35 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         chain: Chain::new(self.hop(span, callee), None),
                         released_before: state.released_classes(),
                     };
-                    keep_shorter(&mut self.sleep, effect);
+                    keep_first(&mut self.sleep, effect);
                 }
             }
-            Primitive::PagefaultDisable => {
-                state.pagefault_disabled = state.pagefault_disabled.saturating_add(1)
-            }
-            Primitive::PagefaultEnable => {
-                state.pagefault_disabled = state.pagefault_disabled.saturating_sub(1)
-            }
-            Primitive::TryLock(_)
-            | Primitive::TryLockIfZero(_)
-            | Primitive::NoFault
-            | Primitive::Neutral => {}
+            Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),
+            Primitive::PagefaultEnable => state.pagefault_disabled = state.pagefault_disabled.saturating_sub(1),
+            Primitive::TryLock(_) | Primitive::TryLockIfZero(_) | Primitive::NoFault | Primitive::Neutral => {}
         }
     }
 
     fn hop(&self, span: Span, callee: Sym) -> Hop {
-        Hop {
-            func: self.id,
-            span,
-            callee,
-        }
+        Hop { func: self.id, span, callee }
     }
 
-    fn apply_summary(
-        &mut self,
-        state: &mut State,
-        summary: &FunctionSummary,
-        call: &Call,
-        callee: Sym,
-    ) {
+    fn apply_summary(&mut self, state: &mut State, summary: &FunctionSummary, call: &Call, callee: Sym) {
         if self.record {
-            if let Some(fault) = summary
-                .fault
-                .as_ref()
-                .filter(|f| f.chain.len() < MAX_WITNESS_DEPTH)
-            {
+            if let Some(fault) = summary.fault.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
                 if state.pagefault_disabled == 0 {
-                    self.check_fault(
-                        state,
-                        call.span,
-                        callee,
-                        Some(&fault.chain),
-                        &fault.released_before,
-                    );
+                    self.check_fault(state, call.span, callee, Some(&fault.chain), &fault.released_before);
                     let mut released_before = state.released_classes();
                     released_before.extend(fault.released_before.iter().copied());
                     let chain = Chain::new(self.hop(call.span, callee), Some(fault.chain.clone()));
-                    keep_shorter(
-                        &mut self.fault,
-                        Effect {
-                            chain,
-                            released_before,
-                        },
-                    );
+                    keep_first(&mut self.fault, Effect { chain, released_before });
                 }
             }
-            if let Some(sleep) = summary
-                .sleep
-                .as_ref()
-                .filter(|f| f.chain.len() < MAX_WITNESS_DEPTH)
-            {
+            if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
                 let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
-                keep_shorter(
-                    &mut self.sleep,
-                    Effect {
-                        chain,
-                        released_before: state.released_classes(),
-                    },
-                );
+                keep_first(&mut self.sleep, Effect { chain, released_before: state.released_classes() });
             }
-            for acq in summary
-                .acquires
-                .iter()
-                .filter(|a| a.effect.chain.len() < MAX_WITNESS_DEPTH)
-            {
+            for acq in summary.acquires.iter().filter(|a| a.effect.chain.len() < MAX_WITNESS_DEPTH) {
                 let (class, lock) = self.map_exit(acq.class, &acq.lock, call);
                 self.check_acquire(
                     state,
@@ -564,10 +449,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     mode: acq.mode,
                     recursive_read: acq.recursive_read,
                     nested: acq.nested,
-                    effect: Effect {
-                        chain,
-                        released_before,
-                    },
+                    effect: Effect { chain, released_before },
                 });
             }
         }
@@ -612,18 +494,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     }
                     m
                 }
-                _ => LockRef {
-                    base: Base::Unknown,
-                    base_ty: None,
-                    path: lock.path.clone(),
-                },
+                _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
             },
             Base::Global(_) => lock.clone(),
-            Base::Local(_) | Base::Unknown => LockRef {
-                base: Base::Unknown,
-                base_ty: None,
-                path: lock.path.clone(),
-            },
+            Base::Local(_) | Base::Unknown => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
         };
         // Through a parameter the caller names the object better: a callee's
         // `wait_queue_head::lock` is the caller's `foo_dev::wq.lock`, as
@@ -642,7 +516,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn record_acquisition(&mut self, acq: Acquisition) {
         if let Some(existing) = self.acquires.iter_mut().find(|a| a.class == acq.class) {
-            if existing.effect.chain.len() > acq.effect.chain.len() {
+            if existing.effect.chain.first_site() > acq.effect.chain.first_site() {
                 *existing = acq;
             }
             return;
@@ -664,12 +538,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             if released_before.contains(&held.class) {
                 continue;
             }
-            if self
-                .ctx
-                .model
-                .fault_mode(self.ctx.classes.name(held.class))
-                .is_none()
-            {
+            if self.ctx.model.fault_mode(self.ctx.classes.name(held.class)).is_none() {
                 continue;
             }
             self.observations.push(Observation::FaultWhileHeld {
@@ -706,8 +575,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             if self.ctx.classes.is_weak(class) && !same {
                 continue;
             }
-            let shared =
-                mode == crate::model::Mode::Shared && held.mode == crate::model::Mode::Shared;
+            let shared = mode == crate::model::Mode::Shared && held.mode == crate::model::Mode::Shared;
             if shared && recursive_read && held.recursive_read {
                 continue;
             }
@@ -740,27 +608,16 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 }
             }
             Terminator::Unreachable => {}
-            Terminator::Branch {
-                cond,
-                then,
-                otherwise,
-            } => match *cond {
+            Terminator::Branch { cond, then, otherwise } => match *cond {
                 Cond::Param(i) if self.assume.is_some_and(|(p, _)| p == i) => {
-                    let taken = if self.assume.is_some_and(|(_, v)| v) {
-                        *then
-                    } else {
-                        *otherwise
-                    };
+                    let taken = if self.assume.is_some_and(|(_, v)| v) { *then } else { *otherwise };
                     out.push((taken, state));
                 }
                 Cond::CallResult { block, event } => {
                     let mut then_state = state.clone();
                     let mut else_state = state;
-                    if let Some(Event::Call(call)) = def
-                        .func
-                        .blocks
-                        .get(block as usize)
-                        .and_then(|blk| blk.events.get(event as usize))
+                    if let Some(Event::Call(call)) =
+                        def.func.blocks.get(block as usize).and_then(|blk| blk.events.get(event as usize))
                     {
                         self.branch_on_call(call, &mut then_state, &mut else_state);
                     }
@@ -791,17 +648,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 };
                 let (class, lock) = self.class_of(Some(tl), lock_arg_of(tl, call));
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&tl.kind);
-                let held = self.held(
-                    class,
-                    lock,
-                    tl.mode,
-                    recursive_read,
-                    trylock,
-                    call.span,
-                    sym,
-                    None,
-                    true,
-                );
+                let held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
                 if on_zero {
                     zero.add(held);
                 } else {
@@ -822,9 +669,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn finish(self) -> Outcome {
-        let exported = |s: &State| -> Vec<HeldLock> {
-            s.held.iter().filter(|h| h.exported).cloned().collect()
-        };
+        let exported = |s: &State| -> Vec<HeldLock> { s.held.iter().filter(|h| h.exported).cloned().collect() };
         let intersect = |sets: &mut dyn Iterator<Item = Vec<HeldLock>>| -> Vec<HeldLock> {
             let mut acc: Option<Vec<HeldLock>> = None;
             for set in sets {
@@ -839,20 +684,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             acc.unwrap_or_default()
         };
         let all = intersect(&mut self.exits.iter().map(|(_, s)| exported(s)));
-        let nonzero = intersect(
-            &mut self
-                .exits
-                .iter()
-                .filter(|(v, _)| *v != RetVal::Zero)
-                .map(|(_, s)| exported(s)),
-        );
-        let zero = intersect(
-            &mut self
-                .exits
-                .iter()
-                .filter(|(v, _)| *v != RetVal::NonZero)
-                .map(|(_, s)| exported(s)),
-        );
+        let nonzero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::Zero).map(|(_, s)| exported(s)));
+        let zero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::NonZero).map(|(_, s)| exported(s)));
         let has = |v: RetVal| self.exits.iter().any(|(r, _)| *r == v);
         let func = self.id;
         let to_exit = |h: &HeldLock| ExitLock {
@@ -861,35 +694,18 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             mode: h.mode,
             recursive_read: h.recursive_read,
             trylock: h.trylock,
-            via: Some(Chain::new(
-                Hop {
-                    func,
-                    span: h.site,
-                    callee: h.taker,
-                },
-                h.via.clone(),
-            )),
+            via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
         };
         let minus = |set: &[HeldLock]| -> Vec<ExitLock> {
-            set.iter()
-                .filter(|h| !all.iter().any(|a| a.class == h.class))
-                .map(to_exit)
-                .collect()
+            set.iter().filter(|h| !all.iter().any(|a| a.class == h.class)).map(to_exit).collect()
         };
         let released_in = |filter: &dyn Fn(RetVal) -> bool| -> Option<Vec<(ClassId, LockRef)>> {
             let mut acc: Option<Vec<(ClassId, LockRef)>> = None;
             for (_, s) in self.exits.iter().filter(|(v, _)| filter(*v)) {
-                let cur: Vec<_> = s
-                    .released
-                    .iter()
-                    .map(|(c, l)| (*c, exportable(l)))
-                    .collect();
+                let cur: Vec<_> = s.released.iter().map(|(c, l)| (*c, exportable(l))).collect();
                 acc = Some(match acc {
                     None => cur,
-                    Some(prev) => prev
-                        .into_iter()
-                        .filter(|(c, _)| cur.iter().any(|(o, _)| o == c))
-                        .collect(),
+                    Some(prev) => prev.into_iter().filter(|(c, _)| cur.iter().any(|(o, _)| o == c)).collect(),
                 });
             }
             acc
@@ -898,20 +714,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             if !self.exits.iter().any(|(v, _)| filter(*v)) {
                 return None;
             }
-            let held = intersect(
-                &mut self
-                    .exits
-                    .iter()
-                    .filter(|(v, _)| filter(*v))
-                    .map(|(_, s)| exported(s)),
-            );
+            let held = intersect(&mut self.exits.iter().filter(|(v, _)| filter(*v)).map(|(_, s)| exported(s)));
             let mut part = ExitPart {
                 held: held.iter().map(|h| (h.class, h.trylock)).collect(),
-                released: released_in(filter)
-                    .into_iter()
-                    .flatten()
-                    .map(|(c, _)| c)
-                    .collect(),
+                released: released_in(filter).into_iter().flatten().map(|(c, _)| c).collect(),
             };
             part.held.sort_unstable();
             part.held.dedup();
@@ -919,37 +725,20 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             part.released.dedup();
             Some(part)
         };
-        let exit_shape = ExitShape {
-            parts: [
-                part(&|_| true),
-                part(&|v| v == RetVal::Zero),
-                part(&|v| v == RetVal::NonZero),
-            ],
-        };
+        let exit_shape =
+            ExitShape { parts: [part(&|_| true), part(&|v| v == RetVal::Zero), part(&|v| v == RetVal::NonZero)] };
         let released = released_in(&|_| true);
         let mut summary = FunctionSummary {
             fault: self.fault,
             sleep: self.sleep,
             acquires: self.acquires,
             exit_acquires: all.iter().map(to_exit).collect(),
-            acquires_if_nonzero: if has(RetVal::Zero) {
-                minus(&nonzero)
-            } else {
-                Vec::new()
-            },
-            acquires_if_zero: if has(RetVal::NonZero) {
-                minus(&zero)
-            } else {
-                Vec::new()
-            },
+            acquires_if_nonzero: if has(RetVal::Zero) { minus(&nonzero) } else { Vec::new() },
+            acquires_if_zero: if has(RetVal::NonZero) { minus(&zero) } else { Vec::new() },
             exit_releases: released.unwrap_or_default(),
         };
         apply_annotations(self.ctx, self.def, &mut summary);
-        Outcome {
-            summary,
-            observations: self.observations,
-            exit_shape,
-        }
+        Outcome { summary, observations: self.observations, exit_shape }
     }
 }
 
@@ -992,17 +781,15 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
 fn exportable(lock: &LockRef) -> LockRef {
     match lock.base {
         Base::Param(_) | Base::Global(_) => lock.clone(),
-        _ => LockRef {
-            base: Base::Unknown,
-            base_ty: None,
-            path: lock.path.clone(),
-        },
+        _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
     }
 }
 
-fn keep_shorter(slot: &mut Option<Effect>, candidate: Effect) {
+/// Keeps the effect that happens first in the function (by source
+/// position): the witness a developer reads is the first place it goes wrong.
+fn keep_first(slot: &mut Option<Effect>, candidate: Effect) {
     match slot {
-        Some(s) if s.chain.len() <= candidate.chain.len() => {}
+        Some(s) if s.chain.first_site() <= candidate.chain.first_site() => {}
         _ => *slot = Some(candidate),
     }
 }

@@ -47,22 +47,11 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before = (
-            self.held.len(),
-            self.released.len(),
-            self.pagefault_disabled,
-        );
-        self.held
-            .retain(|h| other.held.iter().any(|o| same_lock(h, o)));
-        self.released
-            .retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
+        let before = (self.held.len(), self.released.len(), self.pagefault_disabled);
+        self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
+        self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
-        before
-            != (
-                self.held.len(),
-                self.released.len(),
-                self.pagefault_disabled,
-            )
+        before != (self.held.len(), self.released.len(), self.pagefault_disabled)
     }
 
     pub fn add(&mut self, lock: HeldLock) {
@@ -70,10 +59,7 @@ impl State {
         // caller's: it is not an exit effect of this function.
         if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
             self.released.remove(pos);
-            self.held.push(HeldLock {
-                exported: false,
-                ..lock
-            });
+            self.held.push(HeldLock { exported: false, ..lock });
             return;
         }
         self.held.push(lock);

@@ -77,11 +77,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     let sccs = petgraph::algo::tarjan_scc(&graph);
     stats.sccs = sccs.len();
     let mut summaries = vec![FunctionSummary::default(); n];
-    let tested: Vec<smallvec::SmallVec<[u8; 2]>> = prog
-        .funcs
-        .iter()
-        .map(|def| dataflow::tested_params(def).into_iter().collect())
-        .collect();
+    let tested: Vec<smallvec::SmallVec<[u8; 2]>> =
+        prog.funcs.iter().map(|def| dataflow::tested_params(def).into_iter().collect()).collect();
     let mut specialized = rustc_hash::FxHashMap::default();
     let mut classes = Classes::default();
     let mut observations = Vec::new();
@@ -137,23 +134,11 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
                 let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
                 let differ = when_true.differing(&when_false);
                 if !differ.is_empty() {
-                    conditional.push((
-                        id,
-                        ConditionalLocking {
-                            param,
-                            classes: differ,
-                        },
-                    ));
+                    conditional.push((id, ConditionalLocking { param, classes: differ }));
                     break;
                 }
             }
         }
     }
-    Analysis {
-        observations,
-        conditional,
-        classes,
-        summaries,
-        stats,
-    }
+    Analysis { observations, conditional, classes, summaries, stats }
 }

@@ -83,20 +83,12 @@ impl FunctionSummary {
     /// one compiled, so their effects are united.
     pub fn merge(&mut self, other: &FunctionSummary) {
         if let Some(f) = &other.fault {
-            if self
-                .fault
-                .as_ref()
-                .is_none_or(|s| s.chain.len() > f.chain.len())
-            {
+            if self.fault.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
                 self.fault = Some(f.clone());
             }
         }
         if let Some(f) = &other.sleep {
-            if self
-                .sleep
-                .as_ref()
-                .is_none_or(|s| s.chain.len() > f.chain.len())
-            {
+            if self.sleep.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
                 self.sleep = Some(f.clone());
             }
         }

@@ -30,6 +30,11 @@ impl Chain {
         Chain(Arc::new(ChainNode { hop, next, len }))
     }
 
+    /// Where the chain starts in its first function.
+    pub fn first_site(&self) -> u32 {
+        self.0.hop.span.start
+    }
+
     pub fn len(&self) -> u32 {
         self.0.len
     }
@@ -42,14 +47,5 @@ impl Chain {
             cur = c.0.next.as_ref();
         }
         out
-    }
-}
-
-/// Keeps the shorter of two optional chains (the first on a tie, so the
-/// earliest site in source order wins and output stays deterministic).
-pub fn shorter(current: &mut Option<Chain>, candidate: Chain) {
-    match current {
-        Some(c) if c.len() <= candidate.len() => {}
-        _ => *current = Some(candidate),
     }
 }

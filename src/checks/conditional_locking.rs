@@ -70,29 +70,11 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: DOC,
 };
 
-pub(crate) fn finding(
-    prog: &Program,
-    analysis: &Analysis,
-    func: FuncId,
-    cond: &ConditionalLocking,
-) -> Finding {
+pub(crate) fn finding(prog: &Program, analysis: &Analysis, func: FuncId, cond: &ConditionalLocking) -> Finding {
     let def = &prog.funcs[func as usize];
-    let param = def
-        .func
-        .params
-        .get(cond.param as usize)
-        .map_or("?", |p| prog.name(p.name))
-        .to_string();
-    let classes: Vec<&str> = cond
-        .classes
-        .iter()
-        .map(|c| analysis.classes.name(*c))
-        .collect();
-    let locks = if classes.is_empty() {
-        "its locks".to_string()
-    } else {
-        classes.join(", ")
-    };
+    let param = def.func.params.get(cond.param as usize).map_or("?", |p| prog.name(p.name)).to_string();
+    let classes: Vec<&str> = cond.classes.iter().map(|c| analysis.classes.name(*c)).collect();
+    let locks = if classes.is_empty() { "its locks".to_string() } else { classes.join(", ") };
     let name = fn_name(prog, func);
     Finding {
         check: INFO.id,
@@ -105,6 +87,9 @@ pub(crate) fn finding(
         label: format!("lock state on return depends on `{param}`"),
         trace: vec![hop(prog, func, def.func.span, format!("locking in {name}() depends on `{param}`"))],
         notes: vec!["callers cannot tell from the call whether the lock is held".into()],
-        help: Some("split it into a locking and a trylock (or a _locked) variant; see `lockpath explain conditional-locking`".into()),
+        help: Some(
+            "split it into a locking and a trylock (or a _locked) variant; see `lockpath explain conditional-locking`"
+                .into(),
+        ),
     }
 }

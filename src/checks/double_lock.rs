@@ -56,20 +56,8 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: DOC,
 };
 
-pub(crate) fn finding(
-    prog: &Program,
-    analysis: &Analysis,
-    func: FuncId,
-    obs: &Observation,
-) -> Option<Finding> {
-    let Observation::AcquireWhileHeld {
-        held,
-        site,
-        callee,
-        chain: callee_chain,
-        same_instance,
-    } = obs
-    else {
+pub(crate) fn finding(prog: &Program, analysis: &Analysis, func: FuncId, obs: &Observation) -> Option<Finding> {
+    let Observation::AcquireWhileHeld { held, site, callee, chain: callee_chain, same_instance } = obs else {
         return None;
     };
     let class = analysis.classes.name(held.class);
@@ -79,12 +67,7 @@ pub(crate) fn finding(
     match callee_chain {
         None => trace.push(hop(prog, func, *site, again(callee_name))),
         Some(c) => {
-            trace.push(hop(
-                prog,
-                func,
-                *site,
-                format!("calls {callee_name}() with {class} held"),
-            ));
+            trace.push(hop(prog, func, *site, format!("calls {callee_name}() with {class} held")));
             trace.extend(chain(prog, c, again));
         }
     }

@@ -64,13 +64,7 @@ pub(crate) fn finding(
     func: FuncId,
     obs: &Observation,
 ) -> Option<Finding> {
-    let Observation::FaultWhileHeld {
-        held,
-        site,
-        callee,
-        chain: callee_chain,
-    } = obs
-    else {
+    let Observation::FaultWhileHeld { held, site, callee, chain: callee_chain } = obs else {
         return None;
     };
     let class = analysis.classes.name(held.class);
@@ -80,9 +74,7 @@ pub(crate) fn finding(
         _ => "read",
     };
     let callee_name = name_of(prog, *callee);
-    let fault_note = |access: &str| {
-        format!("{access}() may fault: the fault handler takes {class} ({fault_mode})")
-    };
+    let fault_note = |access: &str| format!("{access}() may fault: the fault handler takes {class} ({fault_mode})");
     let mut trace = lock_taken(prog, func, held, class, mode_text(held));
     let label = match callee_chain {
         None => {
@@ -90,12 +82,7 @@ pub(crate) fn finding(
             format!("may fault with {short} held")
         }
         Some(c) => {
-            trace.push(hop(
-                prog,
-                func,
-                *site,
-                format!("calls {callee_name}() with {short} held"),
-            ));
+            trace.push(hop(prog, func, *site, format!("calls {callee_name}() with {short} held")));
             trace.extend(chain(prog, c, |access| fault_note(access)));
             format!("called with {short} held; faults below")
         }

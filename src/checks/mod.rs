@@ -21,11 +21,7 @@ pub struct CheckInfo {
 }
 
 /// Every check, once.
-pub const CHECKS: &[&CheckInfo] = &[
-    &conditional_locking::INFO,
-    &double_lock::INFO,
-    &fault_under_lock::INFO,
-];
+pub const CHECKS: &[&CheckInfo] = &[&conditional_locking::INFO, &double_lock::INFO, &fault_under_lock::INFO];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {
     CHECKS.iter().copied().find(|c| c.id == id)
@@ -36,12 +32,8 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     for (func, obs) in &analysis.observations {
         let finding = match obs {
-            Observation::FaultWhileHeld { .. } => {
-                fault_under_lock::finding(prog, model, analysis, *func, obs)
-            }
-            Observation::AcquireWhileHeld { .. } => {
-                double_lock::finding(prog, analysis, *func, obs)
-            }
+            Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
+            Observation::AcquireWhileHeld { .. } => double_lock::finding(prog, analysis, *func, obs),
         };
         out.extend(finding);
     }

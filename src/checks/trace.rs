@@ -11,41 +11,18 @@ pub(crate) fn fn_name(prog: &Program, func: FuncId) -> String {
 }
 
 pub(crate) fn hop(prog: &Program, func: FuncId, span: Span, note: String) -> TraceHop {
-    TraceHop {
-        file: prog.funcs[func as usize].file,
-        span,
-        function: fn_name(prog, func),
-        note,
-    }
+    TraceHop { file: prog.funcs[func as usize].file, span, function: fn_name(prog, func), note }
 }
 
 /// Where `held` was taken in `func`, and through which helpers.
-pub(crate) fn lock_taken(
-    prog: &Program,
-    func: FuncId,
-    held: &HeldLock,
-    class: &str,
-    how: &str,
-) -> Vec<TraceHop> {
+pub(crate) fn lock_taken(prog: &Program, func: FuncId, held: &HeldLock, class: &str, how: &str) -> Vec<TraceHop> {
     let taker = prog.name(held.taker);
     let mut out = Vec::new();
     match &held.via {
-        None => out.push(hop(
-            prog,
-            func,
-            held.site,
-            format!("{class} taken here by {taker}() ({how})"),
-        )),
+        None => out.push(hop(prog, func, held.site, format!("{class} taken here by {taker}() ({how})"))),
         Some(via) => {
-            out.push(hop(
-                prog,
-                func,
-                held.site,
-                format!("{class} taken in {taker}() ({how})"),
-            ));
-            out.extend(chain(prog, via, |callee| {
-                format!("{callee}() takes {class}")
-            }));
+            out.push(hop(prog, func, held.site, format!("{class} taken in {taker}() ({how})")));
+            out.extend(chain(prog, via, |callee| format!("{callee}() takes {class}")));
         }
     }
     out
@@ -59,11 +36,7 @@ pub(crate) fn chain(prog: &Program, chain: &Chain, last: impl Fn(&str) -> String
         .enumerate()
         .map(|(i, h)| {
             let callee = prog.name(h.callee);
-            let note = if i + 1 == n {
-                last(callee)
-            } else {
-                format!("calls {callee}()")
-            };
+            let note = if i + 1 == n { last(callee) } else { format!("calls {callee}()") };
             hop(prog, h.func, h.span, note)
         })
         .collect()

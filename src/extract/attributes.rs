@@ -34,10 +34,7 @@ impl Attributes {
     ) -> Attributes {
         let mut a = Attributes {
             bare: bare.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
-            with_args: with_args
-                .into_iter()
-                .map(|s| s.as_bytes().to_vec())
-                .collect(),
+            with_args: with_args.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
         };
         for (name, _) in ANNOTATIONS {
             a.with_args.insert(name.to_vec());
@@ -75,11 +72,7 @@ impl Attributes {
                     };
                     if let Some((_, kind)) = ANNOTATIONS.iter().find(|(name, _)| *name == word) {
                         let arg = String::from_utf8_lossy(&src[j + 1..close]).into_owned();
-                        found.push(FoundAnnotation {
-                            kind: *kind,
-                            offset: start,
-                            arg,
-                        });
+                        found.push(FoundAnnotation { kind: *kind, offset: start, arg });
                     }
                     for byte in &mut out[start..=close] {
                         if *byte != b'\n' {

@@ -5,10 +5,7 @@
 
 use super::names::Names;
 use super::syntax::{callee_identifier, declarator_name, strip_parens, text, type_name};
-use crate::ir::{
-    Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span,
-    Terminator,
-};
+use crate::ir::{Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span, Terminator};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 use tree_sitter::Node;
@@ -44,12 +41,7 @@ struct Jump {
 }
 
 impl<'a> BodyBuilder<'a> {
-    pub(crate) fn new(
-        src: &'a [u8],
-        names: &'a mut Names,
-        span_shift: i64,
-        params: Vec<Param>,
-    ) -> Self {
+    pub(crate) fn new(src: &'a [u8], names: &'a mut Names, span_shift: i64, params: Vec<Param>) -> Self {
         BodyBuilder {
             src,
             names,
@@ -89,10 +81,7 @@ impl<'a> BodyBuilder<'a> {
 
     pub(crate) fn span(&self, node: Node) -> Span {
         let shift = |b: usize| (b as i64 + self.span_shift).max(0) as u32;
-        Span {
-            start: shift(node.start_byte()),
-            end: shift(node.end_byte()),
-        }
+        Span { start: shift(node.start_byte()), end: shift(node.end_byte()) }
     }
 
     fn new_block(&mut self) -> BlockId {
@@ -166,9 +155,7 @@ impl<'a> BodyBuilder<'a> {
             "break_statement" => self.jump(|j| Some(j.brk)),
             "continue_statement" => self.jump(|j| j.cont),
             "case_statement" => self.children_stmts(node, &["value"]),
-            "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" => {
-                self.preproc(node)
-            }
+            "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" => self.preproc(node),
             "preproc_else" => self.children_stmts(node, &[]),
             "comment" | ";" | "{" | "}" => {}
             _ => self.emit_expr(node),
@@ -219,30 +206,15 @@ impl<'a> BodyBuilder<'a> {
     fn exit_guards(&mut self, guards: &[(crate::ir::Sym, Option<LockRef>)]) {
         for (guard, lock) in guards.iter().rev() {
             let span = Span::default();
-            self.push_event(Event::GuardExit {
-                guard: *guard,
-                lock: lock.clone(),
-                span,
-            });
+            self.push_event(Event::GuardExit { guard: *guard, lock: lock.clone(), span });
         }
     }
 
     /// Guards of every scope deeper than `keep`, innermost first.
     fn exit_guards_above(&mut self, keep: usize) {
-        let leaving: Vec<_> = self
-            .guards
-            .iter()
-            .skip(keep)
-            .rev()
-            .flatten()
-            .cloned()
-            .collect();
+        let leaving: Vec<_> = self.guards.iter().skip(keep).rev().flatten().cloned().collect();
         for (guard, lock) in leaving {
-            self.push_event(Event::GuardExit {
-                guard,
-                lock,
-                span: Span::default(),
-            });
+            self.push_event(Event::GuardExit { guard, lock, span: Span::default() });
         }
     }
 
@@ -263,17 +235,9 @@ impl<'a> BodyBuilder<'a> {
         self.goto(head);
         self.cur = head;
         self.emit_expr(header);
-        self.finish(Terminator::Branch {
-            cond: Cond::Opaque,
-            then: body_b,
-            otherwise: exit,
-        });
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
         self.cur = body_b;
-        self.loops.push(Jump {
-            brk: exit,
-            cont: Some(head),
-            scopes: self.guards.len(),
-        });
+        self.loops.push(Jump { brk: exit, cont: Some(head), scopes: self.guards.len() });
         self.stmt(body);
         self.loops.pop();
         self.goto(head);
@@ -287,10 +251,7 @@ impl<'a> BodyBuilder<'a> {
             return;
         };
         let mut cursor = args.walk();
-        let named: Vec<Node> = args
-            .named_children(&mut cursor)
-            .filter(|n| n.kind() != "comment")
-            .collect();
+        let named: Vec<Node> = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
         let (guard_node, lock_node) = if first_lock_arg == 0 {
             (named.first().copied(), named.get(1).copied())
         } else {
@@ -307,11 +268,7 @@ impl<'a> BodyBuilder<'a> {
         let guard = self.names.intern(guard_name.trim());
         let lock = lock_node.and_then(|n| self.lock_ref(n));
         let span = self.span(at);
-        self.push_event(Event::GuardEnter {
-            guard,
-            lock: lock.clone(),
-            span,
-        });
+        self.push_event(Event::GuardEnter { guard, lock: lock.clone(), span });
         if let Some(scope) = self.guards.last_mut() {
             scope.push((guard, lock));
         }
@@ -324,17 +281,13 @@ impl<'a> BodyBuilder<'a> {
         // guard(mutex)(&lock);
         if expr.kind() == "call_expression" {
             if let Some(inner) = expr.child_by_field_name("function") {
-                if inner.kind() == "call_expression"
-                    && callee_identifier(inner, self.src) == Some("guard")
-                {
+                if inner.kind() == "call_expression" && callee_identifier(inner, self.src) == Some("guard") {
                     let guard_name = inner
                         .child_by_field_name("arguments")
                         .and_then(|a| a.named_child(0))
                         .map(|n| text(n, self.src).to_string());
                     if let Some(name) = guard_name {
-                        let lock = expr
-                            .child_by_field_name("arguments")
-                            .and_then(|a| a.named_child(0));
+                        let lock = expr.child_by_field_name("arguments").and_then(|a| a.named_child(0));
                         self.guard_with_name(&name, lock, inner);
                         return;
                     }
@@ -343,10 +296,7 @@ impl<'a> BodyBuilder<'a> {
         }
         self.emit_expr(expr);
         if expr.kind() == "assignment_expression" {
-            self.remember_call_var(
-                expr.child_by_field_name("left"),
-                expr.child_by_field_name("right"),
-            );
+            self.remember_call_var(expr.child_by_field_name("left"), expr.child_by_field_name("right"));
         }
     }
 
@@ -368,21 +318,13 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn declaration(&mut self, node: Node) {
-        let ty = node
-            .child_by_field_name("type")
-            .and_then(|t| type_name(t, self.src))
-            .map(str::to_string);
+        let ty = node.child_by_field_name("type").and_then(|t| type_name(t, self.src)).map(str::to_string);
         let ty = ty.map(|t| self.names.intern(&t));
         let mut cursor = node.walk();
-        let decls: Vec<Node> = node
-            .children_by_field_name("declarator", &mut cursor)
-            .collect();
+        let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
         for decl in decls {
             let (target, value) = if decl.kind() == "init_declarator" {
-                (
-                    decl.child_by_field_name("declarator"),
-                    decl.child_by_field_name("value"),
-                )
+                (decl.child_by_field_name("declarator"), decl.child_by_field_name("value"))
             } else {
                 (Some(decl), None)
             };
@@ -407,11 +349,7 @@ impl<'a> BodyBuilder<'a> {
         if let Some(cond) = node.child_by_field_name("condition") {
             self.cond(cond, then_b, else_b, 0);
         } else {
-            self.finish(Terminator::Branch {
-                cond: Cond::Opaque,
-                then: then_b,
-                otherwise: else_b,
-            });
+            self.finish(Terminator::Branch { cond: Cond::Opaque, then: then_b, otherwise: else_b });
         }
         self.cur = then_b;
         if let Some(cons) = node.child_by_field_name("consequence") {
@@ -490,11 +428,7 @@ impl<'a> BodyBuilder<'a> {
 
     fn loop_body(&mut self, body: Option<Node>, entry: BlockId, exit: BlockId, cont: BlockId) {
         self.cur = entry;
-        self.loops.push(Jump {
-            brk: exit,
-            cont: Some(cont),
-            scopes: self.guards.len(),
-        });
+        self.loops.push(Jump { brk: exit, cont: Some(cont), scopes: self.guards.len() });
         if let Some(body) = body {
             self.stmt(body);
         }
@@ -509,11 +443,7 @@ impl<'a> BodyBuilder<'a> {
         let head = self.cur;
         let exit = self.new_block();
         let cont = self.loops.last().and_then(|j| j.cont);
-        self.loops.push(Jump {
-            brk: exit,
-            cont,
-            scopes: self.guards.len(),
-        });
+        self.loops.push(Jump { brk: exit, cont, scopes: self.guards.len() });
         self.cur = self.new_block(); // code before the first case is dead
         let mut targets = Vec::new();
         let mut has_default = false;
@@ -562,16 +492,8 @@ impl<'a> BodyBuilder<'a> {
             if let Some((block, event)) = self.last_event_pos() {
                 let nonzero = self.new_block();
                 let zero = self.new_block();
-                let (then, otherwise) = if negated {
-                    (zero, nonzero)
-                } else {
-                    (nonzero, zero)
-                };
-                self.finish(Terminator::Branch {
-                    cond: Cond::CallResult { block, event },
-                    then,
-                    otherwise,
-                });
+                let (then, otherwise) = if negated { (zero, nonzero) } else { (nonzero, zero) };
+                self.finish(Terminator::Branch { cond: Cond::CallResult { block, event }, then, otherwise });
                 for (b, v) in [(nonzero, RetVal::NonZero), (zero, RetVal::Zero)] {
                     self.cur = b;
                     self.exit_guards_above(0);
@@ -589,11 +511,7 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn jump(&mut self, pick: impl Fn(&Jump) -> Option<BlockId>) {
-        let Some((target, scopes)) = self
-            .loops
-            .last()
-            .and_then(|j| pick(j).map(|t| (t, j.scopes)))
-        else {
+        let Some((target, scopes)) = self.loops.last().and_then(|j| pick(j).map(|t| (t, j.scopes))) else {
             self.dead();
             return;
         };
@@ -617,11 +535,7 @@ impl<'a> BodyBuilder<'a> {
         let then_b = self.new_block();
         let else_b = self.new_block();
         let join = self.new_block();
-        self.finish(Terminator::Branch {
-            cond: Cond::Opaque,
-            then: then_b,
-            otherwise: else_b,
-        });
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then: then_b, otherwise: else_b });
         self.cur = then_b;
         self.children_stmts(node, &["name", "condition", "alternative"]);
         self.goto(join);
@@ -642,11 +556,7 @@ impl<'a> BodyBuilder<'a> {
         let node = strip_parens(node);
         if depth > 64 {
             self.emit_expr(node);
-            self.finish(Terminator::Branch {
-                cond: Cond::Opaque,
-                then,
-                otherwise,
-            });
+            self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
             return;
         }
         match node.kind() {
@@ -656,10 +566,7 @@ impl<'a> BodyBuilder<'a> {
                 }
             }
             "binary_expression" => {
-                let (left, right) = (
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                );
+                let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
                 if let (Some(left), Some(right)) = (left, right) {
                     match op_text(node, self.src) {
                         "&&" => {
@@ -674,14 +581,8 @@ impl<'a> BodyBuilder<'a> {
                             self.cur = mid;
                             return self.cond(right, then, otherwise, depth + 1);
                         }
-                        op @ ("==" | "!=")
-                            if is_zero(right, self.src) || is_zero(left, self.src) =>
-                        {
-                            let operand = if is_zero(right, self.src) {
-                                left
-                            } else {
-                                right
-                            };
+                        op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
+                            let operand = if is_zero(right, self.src) { left } else { right };
                             return if op == "==" {
                                 self.cond(operand, otherwise, then, depth + 1)
                             } else {
@@ -694,14 +595,8 @@ impl<'a> BodyBuilder<'a> {
             }
             "call_expression" => {
                 if let Some(name) = callee_identifier(node, self.src) {
-                    if matches!(
-                        name,
-                        "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race"
-                    ) {
-                        if let Some(arg) = node
-                            .child_by_field_name("arguments")
-                            .and_then(|a| a.named_child(0))
-                        {
+                    if matches!(name, "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race") {
+                        if let Some(arg) = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)) {
                             return self.cond(arg, then, otherwise, depth + 1);
                         }
                     }
@@ -711,37 +606,24 @@ impl<'a> BodyBuilder<'a> {
                     Some((block, event)) => Cond::CallResult { block, event },
                     None => Cond::Opaque,
                 };
-                return self.finish(Terminator::Branch {
-                    cond,
-                    then,
-                    otherwise,
-                });
+                return self.finish(Terminator::Branch { cond, then, otherwise });
             }
             "identifier" => {
                 let sym = self.names.intern(text(node, self.src));
                 let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
                     Cond::CallResult { block, event }
-                } else if let Some(i) = self
-                    .local_shadowing(sym)
-                    .then_some(None)
-                    .unwrap_or_else(|| self.param_index(sym))
+                } else if let Some(i) =
+                    self.local_shadowing(sym).then_some(None).unwrap_or_else(|| self.param_index(sym))
                 {
                     Cond::Param(i)
                 } else {
                     Cond::Opaque
                 };
-                return self.finish(Terminator::Branch {
-                    cond,
-                    then,
-                    otherwise,
-                });
+                return self.finish(Terminator::Branch { cond, then, otherwise });
             }
             "assignment_expression" => {
                 self.emit_expr(node);
-                self.remember_call_var(
-                    node.child_by_field_name("left"),
-                    node.child_by_field_name("right"),
-                );
+                self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
                 let cond = match node.child_by_field_name("right").map(strip_parens) {
                     Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
                         Some((block, event)) => Cond::CallResult { block, event },
@@ -749,20 +631,12 @@ impl<'a> BodyBuilder<'a> {
                     },
                     _ => Cond::Opaque,
                 };
-                return self.finish(Terminator::Branch {
-                    cond,
-                    then,
-                    otherwise,
-                });
+                return self.finish(Terminator::Branch { cond, then, otherwise });
             }
             _ => {}
         }
         self.emit_expr(node);
-        self.finish(Terminator::Branch {
-            cond: Cond::Opaque,
-            then,
-            otherwise,
-        });
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
     }
 
     fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
@@ -770,10 +644,7 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn param_index(&self, sym: crate::ir::Sym) -> Option<u8> {
-        self.params
-            .iter()
-            .position(|p| p.name == sym)
-            .and_then(|i| u8::try_from(i).ok())
+        self.params.iter().position(|p| p.name == sym).and_then(|i| u8::try_from(i).ok())
     }
 
     // ---- expressions ------------------------------------------------------
@@ -791,11 +662,9 @@ impl<'a> BodyBuilder<'a> {
                 continue;
             }
             match n.kind() {
-                "sizeof_expression"
-                | "alignof_expression"
-                | "offsetof_expression"
-                | "comment"
-                | "string_literal" => continue,
+                "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => {
+                    continue
+                }
                 _ => {}
             }
             stack.push((n, true));
@@ -810,19 +679,14 @@ impl<'a> BodyBuilder<'a> {
     fn make_call(&mut self, node: Node) -> Call {
         let function = node.child_by_field_name("function");
         let callee = match function {
-            Some(f) if f.kind() == "identifier" => {
-                Callee::Named(self.names.intern(text(f, self.src)))
-            }
+            Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
             _ => Callee::Indirect,
         };
         let span = self.span(function.unwrap_or(node));
         let mut args = SmallVec::new();
         if let Some(list) = node.child_by_field_name("arguments") {
             let mut cursor = list.walk();
-            let arg_nodes: Vec<Node> = list
-                .named_children(&mut cursor)
-                .filter(|n| n.kind() != "comment")
-                .collect();
+            let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
             for a in arg_nodes {
                 args.push(self.arg(a));
             }
@@ -839,8 +703,7 @@ impl<'a> BodyBuilder<'a> {
             "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
             _ => {
                 let addr_of = node.kind() == "pointer_expression" && op_text(node, self.src) == "&";
-                self.lock_ref(node)
-                    .map_or(Arg::Other, |l| Arg::Path(l, addr_of))
+                self.lock_ref(node).map_or(Arg::Other, |l| Arg::Path(l, addr_of))
             }
         }
     }
@@ -853,13 +716,8 @@ impl<'a> BodyBuilder<'a> {
             match n.kind() {
                 "field_expression" => {
                     let field = n.child_by_field_name("field")?;
-                    let arrow = n
-                        .child_by_field_name("operator")
-                        .is_some_and(|o| text(o, self.src) == "->");
-                    segs.push(Seg {
-                        field: self.names.intern(text(field, self.src)),
-                        arrow,
-                    });
+                    let arrow = n.child_by_field_name("operator").is_some_and(|o| text(o, self.src) == "->");
+                    segs.push(Seg { field: self.names.intern(text(field, self.src)), arrow });
                     n = strip_parens(n.child_by_field_name("argument")?);
                 }
                 "subscript_expression" | "pointer_expression" => {
@@ -869,22 +727,14 @@ impl<'a> BodyBuilder<'a> {
                     segs.reverse();
                     let sym = self.names.intern(text(n, self.src));
                     let (base, base_ty) = self.resolve(sym);
-                    return Some(LockRef {
-                        base,
-                        base_ty,
-                        path: segs,
-                    });
+                    return Some(LockRef { base, base_ty, path: segs });
                 }
                 _ => {
                     if segs.is_empty() {
                         return None;
                     }
                     segs.reverse();
-                    return Some(LockRef {
-                        base: Base::Unknown,
-                        base_ty: None,
-                        path: segs,
-                    });
+                    return Some(LockRef { base: Base::Unknown, base_ty: None, path: segs });
                 }
             }
         }
@@ -898,10 +748,7 @@ impl<'a> BodyBuilder<'a> {
             }
         }
         if let Some(i) = self.param_index(sym) {
-            return (
-                Base::Param(i),
-                self.params.get(i as usize).and_then(|p| p.ty),
-            );
+            return (Base::Param(i), self.params.get(i as usize).and_then(|p| p.ty));
         }
         (Base::Global(sym), None)
     }
@@ -920,8 +767,7 @@ fn macro_block_header(node: Node) -> Option<Node> {
 }
 
 fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    node.child_by_field_name("operator")
-        .map_or("", |o| text(o, src))
+    node.child_by_field_name("operator").map_or("", |o| text(o, src))
 }
 
 fn strip_not(node: Node) -> (Node, bool) {

@@ -74,9 +74,7 @@ pub(crate) fn extract_macros(
         synth.extend_from_slice(ps.join(", ").as_bytes());
         synth.extend_from_slice(b")\n{ ");
         let body_at = synth.len();
-        let body = src
-            .get(m.body_start as usize..m.body_end as usize)
-            .unwrap_or_default();
+        let body = src.get(m.body_start as usize..m.body_end as usize).unwrap_or_default();
         let mut copy = body.to_vec();
         for i in 0..copy.len() {
             if copy[i] == b'\\' && matches!(copy.get(i + 1), Some(b'\n') | Some(b'\r')) {
@@ -110,27 +108,18 @@ pub(crate) fn extract_macros(
         let Some(decl) = node.child_by_field_name("declarator") else {
             continue;
         };
-        let ps = decl
-            .child_by_field_name("parameters")
-            .map(|p| params(&synth, p, names))
-            .unwrap_or_default();
+        let ps = decl.child_by_field_name("parameters").map(|p| params(&synth, p, names)).unwrap_or_default();
         let shift = m.body_start as i64 - body_at as i64;
         let builder = BodyBuilder::new(&synth, names, shift, ps);
         let (blocks, ps, _) = builder.lower_body(body);
-        let calls_something = blocks.iter().any(|b| {
-            b.events
-                .iter()
-                .any(|e| matches!(e, Event::Call(_) | Event::GuardEnter { .. }))
-        });
+        let calls_something =
+            blocks.iter().any(|b| b.events.iter().any(|e| matches!(e, Event::Call(_) | Event::GuardEnter { .. })));
         if !calls_something {
             continue;
         }
         facts.functions.push(Function {
             name: names.intern(&m.name),
-            span: crate::ir::Span {
-                start: m.name_start,
-                end: m.name_end,
-            },
+            span: crate::ir::Span { start: m.name_start, end: m.name_end },
             is_static: false,
             is_macro: true,
             params: ps,

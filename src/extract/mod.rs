@@ -16,33 +16,18 @@ pub use attributes::Attributes;
 use names::Names;
 
 /// Extracts everything later stages need from `src`, parsing it with `parser`.
-pub fn extract_file(
-    original: &[u8],
-    parser: &mut tree_sitter::Parser,
-    attrs: &Attributes,
-) -> FileFacts {
+pub fn extract_file(original: &[u8], parser: &mut tree_sitter::Parser, attrs: &Attributes) -> FileFacts {
     let mut names = Names::default();
-    let mut facts = FileFacts {
-        line_starts: line_starts(original),
-        ..FileFacts::default()
-    };
+    let mut facts = FileFacts { line_starts: line_starts(original), ..FileFacts::default() };
     let (blanked, annotations) = attrs.blank(original);
     let src = blanked.as_slice();
     match parser.parse(src, None) {
         Some(tree) => {
-            let macros = toplevel::extract_toplevel(
-                src,
-                tree.root_node(),
-                &annotations,
-                &mut names,
-                &mut facts,
-            );
+            let macros = toplevel::extract_toplevel(src, tree.root_node(), &annotations, &mut names, &mut facts);
             drop(tree);
             macros::extract_macros(src, &macros, parser, &mut names, &mut facts);
         }
-        None => facts
-            .problems
-            .push("tree-sitter could not parse the file".into()),
+        None => facts.problems.push("tree-sitter could not parse the file".into()),
     }
     toplevel::scan_guards(src, &mut names, &mut facts);
     facts.names = names.into_list();
@@ -51,11 +36,6 @@ pub fn extract_file(
 
 fn line_starts(src: &[u8]) -> Vec<u32> {
     let mut starts = vec![0u32];
-    starts.extend(
-        src.iter()
-            .enumerate()
-            .filter(|(_, &b)| b == b'\n')
-            .map(|(i, _)| i as u32 + 1),
-    );
+    starts.extend(src.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u32 + 1));
     starts
 }

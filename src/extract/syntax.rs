@@ -37,9 +37,7 @@ pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
 /// The struct/union/typedef name of a type specifier, if it names one.
 pub(crate) fn type_name<'s>(ty: Node, src: &'s [u8]) -> Option<&'s str> {
     match ty.kind() {
-        "struct_specifier" | "union_specifier" => {
-            ty.child_by_field_name("name").map(|n| text(n, src))
-        }
+        "struct_specifier" | "union_specifier" => ty.child_by_field_name("name").map(|n| text(n, src)),
         "type_identifier" => Some(text(ty, src)),
         _ => None,
     }
@@ -53,8 +51,6 @@ pub(crate) fn callee_identifier<'s>(call: Node, src: &'s [u8]) -> Option<&'s str
 
 pub(crate) fn has_storage_static(node: Node, src: &[u8]) -> bool {
     let mut cursor = node.walk();
-    let found = node
-        .children(&mut cursor)
-        .any(|c| c.kind() == "storage_class_specifier" && text(c, src) == "static");
+    let found = node.children(&mut cursor).any(|c| c.kind() == "storage_class_specifier" && text(c, src) == "static");
     found
 }

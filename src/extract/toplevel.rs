@@ -98,20 +98,12 @@ fn function(
         return None;
     }
     let body = node.child_by_field_name("body")?;
-    let params = decl
-        .child_by_field_name("parameters")
-        .map(|p| params(src, p, names))
-        .unwrap_or_default();
+    let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
     let (from, to) = (node.start_byte(), body.start_byte());
     let annotations = found
         .iter()
         .filter(|a| (from..to).contains(&a.offset))
-        .filter_map(|a| {
-            Some(Annotation {
-                kind: a.kind,
-                lock: parse_lock_text(&a.arg, &params, names)?,
-            })
-        })
+        .filter_map(|a| Some(Annotation { kind: a.kind, lock: parse_lock_text(&a.arg, &params, names)? }))
         .collect();
     let name = names.intern(text(name_node, src));
     let builder = BodyBuilder::new(src, names, 0, params);
@@ -136,13 +128,7 @@ fn function(
 
 /// Recovers functions tree-sitter broke apart: inside an ERROR node, a
 /// `function_declarator` followed by `{`, statements, and `}` as siblings.
-fn functions_in_error(
-    src: &[u8],
-    node: Node,
-    found: &[FoundAnnotation],
-    names: &mut Names,
-    facts: &mut FileFacts,
-) {
+fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: &mut Names, facts: &mut FileFacts) {
     let mut cursor = node.walk();
     let children: Vec<Node> = node.children(&mut cursor).collect();
     let mut i = 0;
@@ -152,10 +138,7 @@ fn functions_in_error(
             i += 1;
             continue;
         }
-        let Some(name_node) = decl
-            .child_by_field_name("declarator")
-            .filter(|n| n.kind() == "identifier")
-        else {
+        let Some(name_node) = decl.child_by_field_name("declarator").filter(|n| n.kind() == "identifier") else {
             i += 1;
             continue;
         };
@@ -181,37 +164,20 @@ fn functions_in_error(
             }
             j += 1;
         }
-        let params = decl
-            .child_by_field_name("parameters")
-            .map(|p| params(src, p, names))
-            .unwrap_or_default();
+        let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
         let (from, to) = (decl.start_byte(), children[i + 1].start_byte());
         let annotations = found
             .iter()
             .filter(|a| (from..to).contains(&a.offset))
-            .filter_map(|a| {
-                Some(Annotation {
-                    kind: a.kind,
-                    lock: parse_lock_text(&a.arg, &params, names)?,
-                })
-            })
+            .filter_map(|a| Some(Annotation { kind: a.kind, lock: parse_lock_text(&a.arg, &params, names)? }))
             .collect();
         let name = names.intern(text(name_node, src));
         let builder = BodyBuilder::new(src, names, 0, params);
         let span = builder.span(name_node);
         let (blocks, params, _) = builder.lower_statements(&stmts);
-        let is_static = children[..i]
-            .iter()
-            .any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
-        facts.functions.push(Function {
-            name,
-            span,
-            is_static,
-            is_macro: false,
-            params,
-            annotations,
-            blocks,
-        });
+        let is_static =
+            children[..i].iter().any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
+        facts.functions.push(Function { name, span, is_static, is_macro: false, params, annotations, blocks });
         i = j + 1;
     }
 }
@@ -223,30 +189,19 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
         if p.kind() != "parameter_declaration" {
             continue;
         }
-        let ty = p
-            .child_by_field_name("type")
-            .and_then(|t| type_name(t, src))
-            .map(|t| names.intern(t));
-        let Some(name) = p
-            .child_by_field_name("declarator")
-            .and_then(declarator_name)
-        else {
+        let ty = p.child_by_field_name("type").and_then(|t| type_name(t, src)).map(|t| names.intern(t));
+        let Some(name) = p.child_by_field_name("declarator").and_then(declarator_name) else {
             // `void`, or an unnamed parameter: it still takes a position.
-            if p.child_by_field_name("type")
-                .is_some_and(|t| text(t, src) == "void")
-            {
+            if p.child_by_field_name("type").is_some_and(|t| text(t, src) == "void") {
                 continue;
             }
-            out.push(Param {
-                name: names.intern(""),
-                ty,
-            });
+            out.push(Param { name: names.intern(""), ty, pointer: false });
             continue;
         };
-        out.push(Param {
-            name: names.intern(text(name, src)),
-            ty,
-        });
+        let pointer = p
+            .child_by_field_name("declarator")
+            .is_some_and(|d| matches!(d.kind(), "pointer_declarator" | "array_declarator"));
+        out.push(Param { name: names.intern(text(name, src)), ty, pointer });
     }
     out
 }
@@ -254,10 +209,7 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
 /// Parses the text of a lock expression (`&f->lock`, `rq->lock`, `mm`) as written
 /// in an annotation, where tree-sitter gives no usable tree.
 pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> Option<LockRef> {
-    let t: String = t
-        .chars()
-        .filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*'))
-        .collect();
+    let t: String = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*')).collect();
     if t.is_empty() {
         return None;
     }
@@ -278,10 +230,7 @@ pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> O
             break;
         };
         let end = after.find(['-', '.', '[']).unwrap_or(after.len());
-        segs.push(Seg {
-            field: names.intern(&after[..end]),
-            arrow,
-        });
+        segs.push(Seg { field: names.intern(&after[..end]), arrow });
         rest = &after[end..];
     }
     if !base_name.chars().all(|c| c.is_alphanumeric() || c == '_') || base_name.is_empty() {
@@ -292,24 +241,14 @@ pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> O
         Some(i) => (Base::Param(i as u8), params.get(i).and_then(|p| p.ty)),
         None => (Base::Global(sym), None),
     };
-    Some(LockRef {
-        base,
-        base_ty,
-        path: segs,
-    })
+    Some(LockRef { base, base_ty, path: segs })
 }
 
 fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
     let mut cursor = node.walk();
-    let decls: Vec<Node> = node
-        .children_by_field_name("declarator", &mut cursor)
-        .collect();
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
-        let target = if decl.kind() == "init_declarator" {
-            decl.child_by_field_name("declarator")
-        } else {
-            Some(decl)
-        };
+        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             facts.static_globals.push(names.intern(text(name, src)));
         }
@@ -317,25 +256,16 @@ fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts
 }
 
 fn global_types(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
-    let Some(ty) = node
-        .child_by_field_name("type")
-        .and_then(|t| type_name(t, src))
-    else {
+    let Some(ty) = node.child_by_field_name("type").and_then(|t| type_name(t, src)) else {
         return;
     };
     let mut cursor = node.walk();
-    let decls: Vec<Node> = node
-        .children_by_field_name("declarator", &mut cursor)
-        .collect();
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
         if decl.kind() == "function_declarator" {
             continue;
         }
-        let target = if decl.kind() == "init_declarator" {
-            decl.child_by_field_name("declarator")
-        } else {
-            Some(decl)
-        };
+        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             let (n, t) = (names.intern(text(name, src)), names.intern(ty));
             facts.global_types.push((n, t));
@@ -348,13 +278,8 @@ fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
         return;
     };
     let mut cursor = node.walk();
-    let decls: Vec<Node> = node
-        .children_by_field_name("declarator", &mut cursor)
-        .collect();
-    let alias = decls
-        .first()
-        .and_then(|d| declarator_name(*d))
-        .map(|n| text(n, src).to_string());
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+    let alias = decls.first().and_then(|d| declarator_name(*d)).map(|n| text(n, src).to_string());
     if let Some(alias) = &alias {
         if let Some(target) = type_name(ty, src) {
             let (a, t) = (names.intern(alias), names.intern(target));
@@ -377,11 +302,7 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
         let Some(body) = spec.child_by_field_name("body") else {
             continue;
         };
-        let Some(sname) = spec
-            .child_by_field_name("name")
-            .map(|n| text(n, src).to_string())
-            .or(fallback)
-        else {
+        let Some(sname) = spec.child_by_field_name("name").map(|n| text(n, src).to_string()).or(fallback) else {
             continue;
         };
         let mut fields = Vec::new();
@@ -417,8 +338,7 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                             Some(synthetic)
                         }
                         None => {
-                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some())
-                            {
+                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some()) {
                                 work.push((t, None));
                             }
                             fty.and_then(|t| type_name(t, src)).map(str::to_string)
@@ -428,10 +348,7 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
                 }
             }
         }
-        facts.structs.push(StructDef {
-            name: names.intern(&sname),
-            fields,
-        });
+        facts.structs.push(StructDef { name: names.intern(&sname), fields });
     }
 }
 
@@ -464,11 +381,7 @@ pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) 
         } else {
             name.trim().to_string()
         };
-        let callee: String = lock
-            .trim()
-            .chars()
-            .take_while(|c| c.is_alphanumeric() || *c == '_')
-            .collect();
+        let callee: String = lock.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
         if callee.is_empty() || guard_name.contains(|c: char| !(c.is_alphanumeric() || c == '_')) {
             continue;
         }

@@ -28,34 +28,21 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
         let Some(&primary) = ids.get(&f.file) else {
             continue;
         };
-        let mut labels = vec![
-            Label::primary(primary, f.span.start as usize..f.span.end as usize)
-                .with_message(&f.label),
-        ];
+        let mut labels =
+            vec![Label::primary(primary, f.span.start as usize..f.span.end as usize).with_message(&f.label)];
         let mut notes = Vec::new();
         for (i, hop) in f.trace.iter().enumerate() {
             let (line, _) = view.line_col(hop.file, hop.span.start);
             let same_spot = hop.file == f.file && hop.span == f.span;
-            if hop.file == f.file
-                && hop.function == f.function
-                && !same_spot
-                && hop.span.end > hop.span.start
-            {
+            if hop.file == f.file && hop.function == f.function && !same_spot && hop.span.end > hop.span.start {
                 if let Some(&id) = ids.get(&hop.file) {
                     labels.push(
-                        Label::secondary(id, hop.span.start as usize..hop.span.end as usize)
-                            .with_message(&hop.note),
+                        Label::secondary(id, hop.span.start as usize..hop.span.end as usize).with_message(&hop.note),
                     );
                 }
             }
             let arrow = if i == 0 { "path:" } else { "    →" };
-            notes.push(format!(
-                "{arrow} {} ({}:{}) {}",
-                hop.function,
-                view.display(hop.file),
-                line,
-                hop.note
-            ));
+            notes.push(format!("{arrow} {} ({}:{}) {}", hop.function, view.display(hop.file), line, hop.note));
         }
         notes.extend(f.notes.iter().map(|n| format!("note: {n}")));
         if let Some(help) = &f.help {
@@ -65,11 +52,7 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
             Severity::Error => Diagnostic::error(),
             Severity::Warning => Diagnostic::warning(),
         };
-        let diag = diag
-            .with_code(f.check)
-            .with_message(&f.message)
-            .with_labels(labels)
-            .with_notes(notes);
+        let diag = diag.with_code(f.check).with_message(&f.message).with_labels(labels).with_notes(notes);
         if let Err(e) = term::emit_to_write_style(out, &config, &files, &diag) {
             if let codespan_reporting::files::Error::Io(io) = e {
                 return Err(io);
@@ -77,16 +60,9 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
         }
     }
     let s = view.summary;
-    let context = if s.context_files > 0 {
-        format!(" (+{} tree-context files)", s.context_files)
-    } else {
-        String::new()
-    };
-    let skipped = if s.skipped_files > 0 {
-        format!(", {} skipped", s.skipped_files)
-    } else {
-        String::new()
-    };
+    let context =
+        if s.context_files > 0 { format!(" (+{} tree-context files)", s.context_files) } else { String::new() };
+    let skipped = if s.skipped_files > 0 { format!(", {} skipped", s.skipped_files) } else { String::new() };
     writeln!(
         out,
         "lockpath: {} errors, {} warnings in {} files{}{}, {} functions",

@@ -82,8 +82,7 @@ pub fn render(view: &ReportView) -> String {
             skipped_files: s.skipped_files,
         },
     };
-    let mut out =
-        serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
 }
