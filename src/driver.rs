@@ -67,7 +67,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let mut summary = Summary::default();
     for ((path, display, is_context), result) in all.into_iter().zip(loaded) {
         match result {
-            Loaded::Ok { facts, note } => {
+            Loaded::Ok { mut facts, note } => {
                 if !is_context {
                     if let Some(note) = note {
                         problems.push(format!("{display}: {note}"));
@@ -78,7 +78,9 @@ pub fn run(model: &Model, opts: &Options) -> Report {
                     summary.context_files += 1;
                 }
                 let is_header = path.extension().is_some_and(|e| e == "h");
-                let file = SourceFile { path, display, is_context, is_header, line_starts: facts.line_starts.clone() };
+                let arch = crate::index::arch_of_path(&display);
+                let line_starts = std::mem::take(&mut facts.line_starts);
+                let file = SourceFile { path, display, is_context, is_header, line_starts, arch };
                 inputs.push((file, facts));
             }
             Loaded::Skipped(why) => {

@@ -12,6 +12,16 @@ use smallvec::SmallVec;
 use std::path::PathBuf;
 
 pub type FileId = u32;
+
+/// The architecture whose headers are read as tree context.
+pub const CONTEXT_ARCH: &str = "x86";
+
+/// `arch/<name>/...` → `<name>`.
+pub fn arch_of_path(display: &str) -> Option<String> {
+    let rest = display.strip_prefix("arch/")?;
+    let (name, _) = rest.split_once('/')?;
+    Some(name.to_string())
+}
 pub type FuncId = u32;
 
 #[derive(Default)]
@@ -49,6 +59,8 @@ pub struct SourceFile {
     pub is_context: bool,
     pub is_header: bool,
     pub line_starts: Vec<u32>,
+    /// `x86` for `arch/x86/...`: calls never resolve into another architecture.
+    pub arch: Option<String>,
 }
 
 impl SourceFile {
@@ -173,14 +185,23 @@ impl Program {
         if !local.is_empty() {
             return Target::Functions(local);
         }
-        let global: SmallVec<[FuncId; 2]> = cands
+        let visible = |f: &FuncId| {
+            let def = &self.funcs[*f as usize];
+            !def.func.is_static || self.files[def.file as usize].is_header
+        };
+        // Same architecture or generic code; generic code falls back on the
+        // architecture whose headers are read as context.
+        let caller_arch = self.files[file as usize].arch.as_deref();
+        let arch_of = |f: &FuncId| self.files[self.funcs[*f as usize].file as usize].arch.as_deref();
+        let mut global: SmallVec<[FuncId; 2]> = cands
             .iter()
             .copied()
-            .filter(|&f| {
-                let def = &self.funcs[f as usize];
-                !def.func.is_static || self.files[def.file as usize].is_header
-            })
+            .filter(visible)
+            .filter(|f| arch_of(f).is_none() || arch_of(f) == caller_arch)
             .collect();
+        if global.is_empty() && caller_arch.is_none() {
+            global = cands.iter().copied().filter(visible).filter(|f| arch_of(f) == Some(CONTEXT_ARCH)).collect();
+        }
         if global.is_empty() {
             Target::Unknown
         } else {

@@ -98,7 +98,8 @@ pub enum Event {
 #[derive(Debug)]
 pub struct Call {
     pub callee: Callee,
-    pub args: SmallVec<[Arg; 4]>,
+    /// Boxed: most calls have few arguments, and there are millions of calls.
+    pub args: Box<[Arg]>,
     pub span: Span,
 }
 

@@ -117,7 +117,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     {
         let mut err = std::io::stderr().lock();
         for p in &report.problems {
-            if !args.quiet || report.missing.iter().any(|m| p.starts_with(&m.display().to_string())) {
+            if !args.quiet || report.missing.iter().any(|m| p.starts_with(&format!("{}: ", m.display()))) {
                 writeln!(err, "lockpath: {p}")?;
             }
         }

@@ -44,6 +44,9 @@ pub enum Primitive {
     /// Never blocks, and holds the lock when it returns 0 (`down_trylock`).
     TryLockIfZero(LockPrim),
     Release(LockPrim),
+    /// May drop the lock (and retake it): afterwards it is not known to be
+    /// held. GUP's `int *locked` protocol, `VM_FAULT_RETRY`.
+    MayRelease(LockPrim),
     AssertHeld(LockPrim),
     Fault,
     NoFault,
@@ -57,6 +60,9 @@ pub enum Primitive {
 pub struct Model {
     pub primitives: FxHashMap<String, Primitive>,
     pub recursive_read_kinds: FxHashSet<String>,
+    /// Kinds whose holder runs in atomic context (spinlocks): a user fault
+    /// there does not enter the fault handler (`faulthandler_disabled()`).
+    pub atomic_kinds: FxHashSet<String>,
     /// Classes the page-fault handler acquires, with their mode.
     pub fault_takes: Vec<(String, Mode)>,
     /// Guard name → the primitive it acquires with (`mutex` → `mutex_lock`).
@@ -131,6 +137,9 @@ impl Model {
                     if fields.contains(&"recursive-read") {
                         self.recursive_read_kinds.insert(second.to_string());
                     }
+                    if fields.contains(&"atomic") {
+                        self.atomic_kinds.insert(second.to_string());
+                    }
                 }
                 "fault-takes" => {
                     let mode = parse_mode(fields.get(2).copied().unwrap_or("shared")).map_err(err)?;
@@ -204,6 +213,7 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         "trylock" => Ok(Primitive::TryLock(lock)),
         "trylock-zero" => Ok(Primitive::TryLockIfZero(lock)),
         "release" => Ok(Primitive::Release(lock)),
+        "may-release" => Ok(Primitive::MayRelease(lock)),
         "assert-held" => Ok(Primitive::AssertHeld(lock)),
         other => Err(format!("unknown effect `{other}`")),
     }

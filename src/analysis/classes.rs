@@ -10,6 +10,7 @@ pub struct Classes {
     map: FxHashMap<String, ClassId>,
     names: Vec<String>,
     weak: Vec<bool>,
+    atomic: Vec<bool>,
 }
 
 impl Classes {
@@ -20,6 +21,7 @@ impl Classes {
         let id = ClassId(self.names.len() as u32);
         self.names.push(name.to_string());
         self.weak.push(weak);
+        self.atomic.push(false);
         self.map.insert(name.to_string(), id);
         id
     }
@@ -32,6 +34,17 @@ impl Classes {
     /// produce an error on their own.
     pub fn is_weak(&self, id: ClassId) -> bool {
         self.weak.get(id.0 as usize).copied().unwrap_or(true)
+    }
+
+    /// Remembers that this class is a spinning lock: holding it is atomic context.
+    pub fn mark_atomic(&mut self, id: ClassId) {
+        if let Some(a) = self.atomic.get_mut(id.0 as usize) {
+            *a = true;
+        }
+    }
+
+    pub fn is_atomic(&self, id: ClassId) -> bool {
+        self.atomic.get(id.0 as usize).copied().unwrap_or(false)
     }
 
     pub fn len(&self) -> usize {

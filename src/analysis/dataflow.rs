@@ -283,7 +283,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Target::Functions(ids) => {
                 let summary = self.summary_for(&ids, call);
-                self.apply_summary(state, &summary, call, sym);
+                self.apply_summary(state, &summary, call, sym, tested);
             }
             Target::Unknown => {}
         }
@@ -329,6 +329,14 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn class_of(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
+        let (class, lock) = self.class_of_expr(prim, lock);
+        if prim.is_some_and(|p| self.ctx.model.atomic_kinds.contains(&p.kind)) {
+            self.ctx.classes.mark_atomic(class);
+        }
+        (class, lock)
+    }
+
+    fn class_of_expr(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
         let lock = lock.cloned().unwrap_or(LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() });
         if let Some(fixed) = prim.and_then(|p| p.class.as_deref()) {
             let name = self.ctx.model.canonical_class(fixed).to_string();
@@ -371,7 +379,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     state.add(self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true));
                 }
             }
-            Primitive::Release(p) => {
+            Primitive::Release(p) | Primitive::MayRelease(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
                 state.release(class, &lock);
             }
@@ -411,7 +419,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         Hop { func: self.id, span, callee }
     }
 
-    fn apply_summary(&mut self, state: &mut State, summary: &FunctionSummary, call: &Call, callee: Sym) {
+    /// `tested`: a branch tests the result, so releases that depend on it
+    /// are applied on the branch's edges.
+    fn apply_summary(&mut self, state: &mut State, summary: &FunctionSummary, call: &Call, callee: Sym, tested: bool) {
         if self.record {
             if let Some(fault) = summary.fault.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
                 if state.pagefault_disabled == 0 {
@@ -453,7 +463,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 });
             }
         }
-        for (class, lock) in &summary.exit_releases {
+        let untested_may =
+            if tested { None } else { Some(summary.may_release_if_nonzero.iter().chain(&summary.may_release_if_zero)) };
+        for (class, lock) in summary.exit_releases.iter().chain(untested_may.into_iter().flatten()) {
             let (class, lock) = self.map_exit(*class, lock, call);
             state.release(class, &lock);
         }
@@ -534,6 +546,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         chain: Option<&Chain>,
         released_before: &[ClassId],
     ) {
+        // Under a spinlock a user fault does not enter the fault handler
+        // (faulthandler_disabled() is true in atomic context): it fails with
+        // -EFAULT instead. Sleeping there is another check's business.
+        if state.held.iter().any(|h| self.ctx.classes.is_atomic(h.class) && !released_before.contains(&h.class)) {
+            return;
+        }
         for held in &state.held {
             if released_before.contains(&held.class) {
                 continue;
@@ -663,6 +681,14 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 for exit in &summary.acquires_if_zero {
                     self.add_exit_lock(zero, exit, call, sym);
                 }
+                for (state, released) in
+                    [(nonzero, &summary.may_release_if_nonzero), (zero, &summary.may_release_if_zero)]
+                {
+                    for (class, lock) in released {
+                        let (class, lock) = self.map_exit(*class, lock, call);
+                        state.release(class, &lock);
+                    }
+                }
             }
             Target::Unknown => {}
         }
@@ -717,7 +743,14 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             let held = intersect(&mut self.exits.iter().filter(|(v, _)| filter(*v)).map(|(_, s)| exported(s)));
             let mut part = ExitPart {
                 held: held.iter().map(|h| (h.class, h.trylock)).collect(),
-                released: released_in(filter).into_iter().flatten().map(|(c, _)| c).collect(),
+                // Only a release of a lock the caller can name (a parameter's
+                // or a global) is part of the function's locking contract.
+                released: released_in(filter)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, l)| matches!(l.base, Base::Param(_) | Base::Global(_)))
+                    .map(|(c, _)| c)
+                    .collect(),
             };
             part.held.sort_unstable();
             part.held.dedup();
@@ -728,6 +761,20 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         let exit_shape =
             ExitShape { parts: [part(&|_| true), part(&|v| v == RetVal::Zero), part(&|v| v == RetVal::NonZero)] };
         let released = released_in(&|_| true);
+        let union_released = |filter: &dyn Fn(RetVal) -> bool| -> Vec<(ClassId, LockRef)> {
+            let mut out: Vec<(ClassId, LockRef)> = Vec::new();
+            for (_, s) in self.exits.iter().filter(|(v, _)| filter(*v)) {
+                for (c, l) in &s.released {
+                    let always = released.iter().flatten().any(|(r, _)| r == c);
+                    if !always && !out.iter().any(|(o, _)| o == c) {
+                        out.push((*c, exportable(l)));
+                    }
+                }
+            }
+            out
+        };
+        let may_release_if_nonzero = union_released(&|v| v != RetVal::Zero);
+        let may_release_if_zero = union_released(&|v| v != RetVal::NonZero);
         let mut summary = FunctionSummary {
             fault: self.fault,
             sleep: self.sleep,
@@ -736,6 +783,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             acquires_if_nonzero: if has(RetVal::Zero) { minus(&nonzero) } else { Vec::new() },
             acquires_if_zero: if has(RetVal::NonZero) { minus(&zero) } else { Vec::new() },
             exit_releases: released.unwrap_or_default(),
+            may_release_if_nonzero,
+            may_release_if_zero,
         };
         apply_annotations(self.ctx, self.def, &mut summary);
         Outcome { summary, observations: self.observations, exit_shape }
@@ -801,6 +850,7 @@ fn lock_arg<'c>(prim: &Primitive, call: &'c Call) -> Option<&'c LockRef> {
         | Primitive::TryLock(p)
         | Primitive::TryLockIfZero(p)
         | Primitive::Release(p)
+        | Primitive::MayRelease(p)
         | Primitive::AssertHeld(p) => lock_arg_of(p, call),
         _ => None,
     }

@@ -52,6 +52,11 @@ pub struct FunctionSummary {
     pub acquires_if_zero: Vec<ExitLock>,
     /// Released on return though the function did not take them.
     pub exit_releases: Vec<(ClassId, LockRef)>,
+    /// Caller's locks released on some return that returns non-zero (or
+    /// zero), but not on every return: after the call they are not known
+    /// to be held. The usual shape is an error path that unlocks.
+    pub may_release_if_nonzero: Vec<(ClassId, LockRef)>,
+    pub may_release_if_zero: Vec<(ClassId, LockRef)>,
 }
 
 /// At most this many acquisitions are kept per summary; the shortest
@@ -75,7 +80,7 @@ impl FunctionSummary {
             self.exit_acquires.len(),
             self.acquires_if_nonzero.len(),
             self.acquires_if_zero.len(),
-            self.exit_releases.len(),
+            self.exit_releases.len() + self.may_release_if_nonzero.len() + self.may_release_if_zero.len(),
         )
     }
 
@@ -100,9 +105,15 @@ impl FunctionSummary {
         extend_unique(&mut self.exit_acquires, &other.exit_acquires);
         extend_unique(&mut self.acquires_if_nonzero, &other.acquires_if_nonzero);
         extend_unique(&mut self.acquires_if_zero, &other.acquires_if_zero);
-        for r in &other.exit_releases {
-            if !self.exit_releases.iter().any(|s| s.0 == r.0) {
-                self.exit_releases.push(r.clone());
+        for (into, from) in [
+            (&mut self.exit_releases, &other.exit_releases),
+            (&mut self.may_release_if_nonzero, &other.may_release_if_nonzero),
+            (&mut self.may_release_if_zero, &other.may_release_if_zero),
+        ] {
+            for r in from {
+                if !into.iter().any(|s| s.0 == r.0) {
+                    into.push(r.clone());
+                }
             }
         }
     }

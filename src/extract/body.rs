@@ -4,7 +4,7 @@
 //! the stack. Expressions are always walked iteratively.
 
 use super::names::Names;
-use super::syntax::{callee_identifier, declarator_name, strip_parens, text, type_name};
+use super::syntax::{callee_identifier, declarator_name, first_expr_child, strip_parens, text, type_name};
 use crate::ir::{Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span, Terminator};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -157,6 +157,9 @@ impl<'a> BodyBuilder<'a> {
             "case_statement" => self.children_stmts(node, &["value"]),
             "preproc_if" | "preproc_ifdef" | "preproc_elif" | "preproc_elifdef" => self.preproc(node),
             "preproc_else" => self.children_stmts(node, &[]),
+            // A region tree-sitter could not parse still holds whole statements:
+            // lower those as statements so labels, gotos and returns survive.
+            "ERROR" => self.error_region(node),
             "comment" | ";" | "{" | "}" => {}
             _ => self.emit_expr(node),
         }
@@ -174,6 +177,73 @@ impl<'a> BodyBuilder<'a> {
                 continue;
             }
             self.stmt(child);
+        }
+    }
+
+    /// An ERROR region: whole statements are lowered as statements; where
+    /// tree-sitter left only tokens, `name ( args ) ;` is still a call and
+    /// `name :` still a label, so `out_unlock: mmap_write_unlock(mm);` counts.
+    fn error_region(&mut self, node: Node) {
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.children(&mut cursor).collect();
+        let mut i = 0;
+        while i < children.len() {
+            let child = children[i];
+            let next = children.get(i + 1).map(|n| n.kind());
+            if child.kind() == "identifier" && next == Some(":") {
+                let target = self.label_block(child);
+                self.goto(target);
+                self.cur = target;
+                i += 2;
+                continue;
+            }
+            if child.kind() == "identifier" && next == Some("(") {
+                let mut depth = 0;
+                let mut j = i + 1;
+                let mut args: Vec<Arg> = Vec::new();
+                let mut arg_nodes: Vec<Node> = Vec::new();
+                while j < children.len() {
+                    match children[j].kind() {
+                        "(" => depth += 1,
+                        ")" => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        "," if depth == 1 => {
+                            args.push(self.token_arg(&arg_nodes));
+                            arg_nodes.clear();
+                        }
+                        _ => arg_nodes.push(children[j]),
+                    }
+                    j += 1;
+                }
+                if !arg_nodes.is_empty() {
+                    args.push(self.token_arg(&arg_nodes));
+                }
+                let callee = Callee::Named(self.names.intern(text(child, self.src)));
+                let span = self.span(child);
+                self.push_event(Event::Call(Call { callee, args: args.into_iter().collect(), span }));
+                i = j + 1;
+                continue;
+            }
+            if child.is_named() {
+                self.stmt(child);
+            }
+            i += 1;
+        }
+    }
+
+    /// One argument of a call recovered from tokens: a lone name, else unknown.
+    fn token_arg(&mut self, tokens: &[Node]) -> Arg {
+        match tokens {
+            [one] if one.kind() == "identifier" => self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, false)),
+            [amp, one] if amp.kind() == "&" && one.kind() == "identifier" => {
+                self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, true))
+            }
+            [one] => self.arg(*one),
+            _ => Arg::Other,
         }
     }
 
@@ -275,7 +345,7 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn expr_stmt(&mut self, node: Node) {
-        let Some(expr) = node.named_child(0) else {
+        let Some(expr) = first_expr_child(node) else {
             return;
         };
         // guard(mutex)(&lock);
@@ -478,7 +548,7 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn return_stmt(&mut self, node: Node) {
-        let value = node.named_child(0).filter(|n| n.kind() != "comment");
+        let value = first_expr_child(node);
         let Some(value) = value else {
             self.exit_guards_above(0);
             self.finish(Terminator::Return(RetVal::Unknown));
@@ -683,7 +753,7 @@ impl<'a> BodyBuilder<'a> {
             _ => Callee::Indirect,
         };
         let span = self.span(function.unwrap_or(node));
-        let mut args = SmallVec::new();
+        let mut args = Vec::new();
         if let Some(list) = node.child_by_field_name("arguments") {
             let mut cursor = list.walk();
             let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
@@ -691,7 +761,7 @@ impl<'a> BodyBuilder<'a> {
                 args.push(self.arg(a));
             }
         }
-        Call { callee, args, span }
+        Call { callee, args: args.into_boxed_slice(), span }
     }
 
     fn arg(&mut self, node: Node) -> Arg {

@@ -10,7 +10,7 @@ pub(crate) fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
 pub(crate) fn strip_parens(mut node: Node) -> Node {
     loop {
         match node.kind() {
-            "parenthesized_expression" => match node.named_child(0) {
+            "parenthesized_expression" => match first_expr_child(node) {
                 Some(inner) => node = inner,
                 None => return node,
             },
@@ -52,5 +52,12 @@ pub(crate) fn callee_identifier<'s>(call: Node, src: &'s [u8]) -> Option<&'s str
 pub(crate) fn has_storage_static(node: Node, src: &[u8]) -> bool {
     let mut cursor = node.walk();
     let found = node.children(&mut cursor).any(|c| c.kind() == "storage_class_specifier" && text(c, src) == "static");
+    found
+}
+
+/// The first named child that is not a comment (`( /* why */ expr )`).
+pub(crate) fn first_expr_child(node: Node) -> Option<Node> {
+    let mut cursor = node.walk();
+    let found = node.named_children(&mut cursor).find(|c| c.kind() != "comment");
     found
 }

@@ -22,7 +22,12 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
             let Some(src) = view.file(file) else { continue };
             // Files are read again only for the findings they carry.
             let bytes = std::fs::read(&src.path).unwrap_or_default();
-            let text = String::from_utf8_lossy(&bytes).into_owned();
+            // One character per invalid byte, so byte offsets stay in place.
+            let mut text = String::with_capacity(bytes.len());
+            for chunk in bytes.utf8_chunks() {
+                text.push_str(chunk.valid());
+                text.extend(std::iter::repeat_n('?', chunk.invalid().len()));
+            }
             ids.insert(file, files.add(src.display.clone(), text));
         }
         let Some(&primary) = ids.get(&f.file) else {
