@@ -41,7 +41,7 @@ pub struct Report {
 
 /// Why a file was not analysed, or what is odd about it.
 enum Loaded {
-    Ok { facts: FileFacts, note: Option<String> },
+    Ok { facts: Box<FileFacts>, note: Option<String> },
     Skipped(String),
 }
 
@@ -81,7 +81,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
                 let arch = crate::index::arch_of_path(&display);
                 let line_starts = std::mem::take(&mut facts.line_starts);
                 let file = SourceFile { path, display, is_context, is_header, line_starts, arch };
-                inputs.push((file, facts));
+                inputs.push((file, *facts));
             }
             Loaded::Skipped(why) => {
                 if !is_context {
@@ -131,14 +131,14 @@ fn load(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, path: &Pa
         Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
     };
     if bytes.is_empty() {
-        return Loaded::Ok { facts: FileFacts::default(), note: Some("empty file, nothing to check".into()) };
+        return Loaded::Ok { facts: Box::default(), note: Some("empty file, nothing to check".into()) };
     }
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Loaded::Skipped("binary file (NUL bytes), skipped".into());
     }
     let note = std::str::from_utf8(&bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
     let facts = extract::extract_file(&bytes, parser, attrs);
-    Loaded::Ok { facts, note }
+    Loaded::Ok { facts: Box::new(facts), note }
 }
 
 fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {

@@ -5,7 +5,7 @@
 //! Architecture invariant: the index is built once, after every file is
 //! extracted, and is read-only afterwards.
 
-use crate::ir::{Arg, Base, Event, FileFacts, Function, LockRef, Sym};
+use crate::ir::{Arg, Base, Event, FileFacts, Function, Interner, LockRef, Sym};
 use crate::model::{Model, Primitive};
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -23,32 +23,6 @@ pub fn arch_of_path(display: &str) -> Option<String> {
     Some(name.to_string())
 }
 pub type FuncId = u32;
-
-#[derive(Default)]
-pub struct Interner {
-    map: FxHashMap<Box<str>, Sym>,
-    list: Vec<Box<str>>,
-}
-
-impl Interner {
-    pub fn intern(&mut self, s: &str) -> Sym {
-        if let Some(&sym) = self.map.get(s) {
-            return sym;
-        }
-        let sym = Sym(self.list.len() as u32);
-        self.list.push(s.into());
-        self.map.insert(s.into(), sym);
-        sym
-    }
-
-    pub fn get(&self, s: &str) -> Option<Sym> {
-        self.map.get(s).copied()
-    }
-
-    pub fn resolve(&self, sym: Sym) -> &str {
-        self.list.get(sym.0 as usize).map_or("?", |s| s)
-    }
-}
 
 /// One input file as later stages and the output see it.
 pub struct SourceFile {

@@ -5,6 +5,7 @@
 //! file's own `names` table; `index` rewrites them to global symbols once all
 //! files are in, so extraction needs no shared state across threads.
 
+use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 /// An interned identifier (see the module docs for its two scopes).
@@ -198,4 +199,36 @@ impl FileFacts {
 pub struct StructDef {
     pub name: Sym,
     pub fields: Vec<(Sym, Option<Sym>)>,
+}
+
+/// A string table: each distinct name once, as a `Sym`. Extraction keeps one
+/// per file; the index one for the whole program.
+#[derive(Default)]
+pub struct Interner {
+    map: FxHashMap<Box<str>, Sym>,
+    list: Vec<Box<str>>,
+}
+
+impl Interner {
+    pub fn intern(&mut self, s: &str) -> Sym {
+        if let Some(&sym) = self.map.get(s) {
+            return sym;
+        }
+        let sym = Sym(self.list.len() as u32);
+        self.list.push(s.into());
+        self.map.insert(s.into(), sym);
+        sym
+    }
+
+    pub fn get(&self, s: &str) -> Option<Sym> {
+        self.map.get(s).copied()
+    }
+
+    pub fn resolve(&self, sym: Sym) -> &str {
+        self.list.get(sym.0 as usize).map_or("?", |s| s)
+    }
+
+    pub fn into_list(self) -> Vec<Box<str>> {
+        self.list
+    }
 }

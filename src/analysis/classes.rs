@@ -47,7 +47,7 @@ impl Classes {
         self.atomic.get(id.0 as usize).copied().unwrap_or(false)
     }
 
-    pub fn len(&self) -> usize {
+    pub fn count(&self) -> usize {
         self.names.len()
     }
 }

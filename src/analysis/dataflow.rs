@@ -38,6 +38,19 @@ pub struct Ctx<'a> {
     pub specialize_depth: u8,
 }
 
+impl<'a> Ctx<'a> {
+    pub fn new(
+        prog: &'a Program,
+        model: &'a Model,
+        summaries: &'a [FunctionSummary],
+        classes: &'a mut Classes,
+        tested_params: &'a [SmallVec<[u8; 2]>],
+        specialized: &'a mut rustc_hash::FxHashMap<(FuncId, u8, bool), FunctionSummary>,
+    ) -> Ctx<'a> {
+        Ctx { prog, model, summaries, classes, tested_params, specialized, specialize_depth: 0 }
+    }
+}
+
 /// Locks held and released on return, by return value: every return, the
 /// returns of zero, the returns of non-zero. `None` when there is no such
 /// return. Compared under `param = true` and `param = false` for

@@ -92,15 +92,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             last.clear();
             let mut changed = false;
             for &id in &members {
-                let mut ctx = Ctx {
-                    prog,
-                    model,
-                    summaries: &summaries,
-                    classes: &mut classes,
-                    tested_params: &tested,
-                    specialized: &mut specialized,
-                    specialize_depth: 0,
-                };
+                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, &tested, &mut specialized);
                 let out = dataflow::analyze(&mut ctx, id, None);
                 changed |= out.summary.shape() != summaries[id as usize].shape();
                 summaries[id as usize] = out.summary;
@@ -121,15 +113,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             }
             let def = &prog.funcs[id as usize];
             for param in dataflow::tested_params(def) {
-                let mut ctx = Ctx {
-                    prog,
-                    model,
-                    summaries: &summaries,
-                    classes: &mut classes,
-                    tested_params: &tested,
-                    specialized: &mut specialized,
-                    specialize_depth: 0,
-                };
+                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, &tested, &mut specialized);
                 let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
                 let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
                 let differ = when_true.differing(&when_false);

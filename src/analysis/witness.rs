@@ -35,6 +35,8 @@ impl Chain {
         self.0.hop.span.start
     }
 
+    /// Number of hops (calls) in the chain.
+    #[allow(clippy::len_without_is_empty)] // a chain always has a first hop
     pub fn len(&self) -> u32 {
         self.0.len
     }

@@ -3,8 +3,8 @@
 //! code is flattened by an iterative walk, so hostile nesting cannot overflow
 //! the stack. Expressions are always walked iteratively.
 
-use super::names::Names;
 use super::syntax::{callee_identifier, declarator_name, first_expr_child, strip_parens, text, type_name};
+use crate::ir::Interner;
 use crate::ir::{Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span, Terminator};
 use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
@@ -15,7 +15,7 @@ const MAX_DEPTH: u32 = 200;
 
 pub(crate) struct BodyBuilder<'a> {
     src: &'a [u8],
-    names: &'a mut Names,
+    names: &'a mut Interner,
     /// Added to every span: macro bodies are parsed from a synthetic buffer.
     span_shift: i64,
     pub(crate) blocks: Vec<Block>,
@@ -41,7 +41,7 @@ struct Jump {
 }
 
 impl<'a> BodyBuilder<'a> {
-    pub(crate) fn new(src: &'a [u8], names: &'a mut Names, span_shift: i64, params: Vec<Param>) -> Self {
+    pub(crate) fn new(src: &'a [u8], names: &'a mut Interner, span_shift: i64, params: Vec<Param>) -> Self {
         BodyBuilder {
             src,
             names,
@@ -441,6 +441,14 @@ impl<'a> BodyBuilder<'a> {
 
     fn while_stmt(&mut self, node: Node) {
         let head = self.new_block();
+        let (body, exit) = self.loop_head(node, head);
+        self.loop_body(node.child_by_field_name("body"), body, exit, head);
+        self.cur = exit;
+    }
+
+    /// Enters the loop header `head` and branches on the loop condition (no
+    /// condition: always into the body). Returns (body, exit) blocks.
+    fn loop_head(&mut self, node: Node, head: BlockId) -> (BlockId, BlockId) {
         let body = self.new_block();
         let exit = self.new_block();
         self.goto(head);
@@ -449,8 +457,7 @@ impl<'a> BodyBuilder<'a> {
             Some(cond) => self.cond(cond, body, exit, 0),
             None => self.goto(body),
         }
-        self.loop_body(node.child_by_field_name("body"), body, exit, head);
-        self.cur = exit;
+        (body, exit)
     }
 
     fn do_stmt(&mut self, node: Node) {
@@ -477,15 +484,8 @@ impl<'a> BodyBuilder<'a> {
             }
         }
         let head = self.new_block();
-        let body = self.new_block();
         let step = self.new_block();
-        let exit = self.new_block();
-        self.goto(head);
-        self.cur = head;
-        match node.child_by_field_name("condition") {
-            Some(cond) => self.cond(cond, body, exit, 0),
-            None => self.goto(body),
-        }
+        let (body, exit) = self.loop_head(node, head);
         self.loop_body(node.child_by_field_name("body"), body, exit, step);
         self.cur = step;
         if let Some(update) = node.child_by_field_name("update") {
@@ -682,9 +682,7 @@ impl<'a> BodyBuilder<'a> {
                 let sym = self.names.intern(text(node, self.src));
                 let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
                     Cond::CallResult { block, event }
-                } else if let Some(i) =
-                    self.local_shadowing(sym).then_some(None).unwrap_or_else(|| self.param_index(sym))
-                {
+                } else if let Some(i) = if self.local_shadowing(sym) { None } else { self.param_index(sym) } {
                     Cond::Param(i)
                 } else {
                     Cond::Opaque
@@ -778,7 +776,7 @@ impl<'a> BodyBuilder<'a> {
         }
     }
 
-    /// Names a lock expression relative to a parameter, local or global.
+    /// Interner a lock expression relative to a parameter, local or global.
     pub(crate) fn lock_ref(&mut self, node: Node) -> Option<LockRef> {
         let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
         let mut n = strip_parens(node);

@@ -8,9 +8,9 @@
 //! synthetic buffer maps back to the original by a constant shift.
 
 use super::body::BodyBuilder;
-use super::names::Names;
 use super::syntax::text;
 use super::toplevel::params;
+use crate::ir::Interner;
 use crate::ir::{Event, FileFacts, Function};
 use tree_sitter::Node;
 
@@ -56,7 +56,7 @@ pub(crate) fn extract_macros(
     src: &[u8],
     macros: &[MacroDef],
     parser: &mut tree_sitter::Parser,
-    names: &mut Names,
+    names: &mut Interner,
     facts: &mut FileFacts,
 ) {
     if macros.is_empty() {

@@ -7,17 +7,15 @@
 pub mod attributes;
 mod body;
 mod macros;
-mod names;
 mod syntax;
 mod toplevel;
 
-use crate::ir::FileFacts;
+use crate::ir::{FileFacts, Interner};
 pub use attributes::Attributes;
-use names::Names;
 
 /// Extracts everything later stages need from `src`, parsing it with `parser`.
 pub fn extract_file(original: &[u8], parser: &mut tree_sitter::Parser, attrs: &Attributes) -> FileFacts {
-    let mut names = Names::default();
+    let mut names = Interner::default();
     let mut facts = FileFacts { line_starts: line_starts(original), ..FileFacts::default() };
     let (blanked, annotations) = attrs.blank(original);
     let src = blanked.as_slice();

@@ -5,8 +5,8 @@
 use super::attributes::FoundAnnotation;
 use super::body::BodyBuilder;
 use super::macros::MacroDef;
-use super::names::Names;
 use super::syntax::{declarator_name, has_storage_static, text, type_name};
+use crate::ir::Interner;
 use crate::ir::{Annotation, Base, FileFacts, Function, LockRef, Param, Seg, StructDef};
 use smallvec::SmallVec;
 use tree_sitter::Node;
@@ -15,7 +15,7 @@ pub(crate) fn extract_toplevel(
     src: &[u8],
     root: Node,
     annotations: &[FoundAnnotation],
-    names: &mut Names,
+    names: &mut Interner,
     facts: &mut FileFacts,
 ) -> Vec<MacroDef> {
     let mut macros = Vec::new();
@@ -80,7 +80,7 @@ fn function(
     src: &[u8],
     node: Node,
     found: &[FoundAnnotation],
-    names: &mut Names,
+    names: &mut Interner,
     facts: &mut FileFacts,
 ) -> Option<Function> {
     let mut decl = node.child_by_field_name("declarator")?;
@@ -100,11 +100,7 @@ fn function(
     let body = node.child_by_field_name("body")?;
     let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
     let (from, to) = (node.start_byte(), body.start_byte());
-    let annotations = found
-        .iter()
-        .filter(|a| (from..to).contains(&a.offset))
-        .filter_map(|a| Some(Annotation { kind: a.kind, lock: parse_lock_text(&a.arg, &params, names)? }))
-        .collect();
+    let annotations = annotations_between(found, from..to, &params, names);
     let name = names.intern(text(name_node, src));
     let builder = BodyBuilder::new(src, names, 0, params);
     let span = builder.span(name_node);
@@ -128,7 +124,7 @@ fn function(
 
 /// Recovers functions tree-sitter broke apart: inside an ERROR node, a
 /// `function_declarator` followed by `{`, statements, and `}` as siblings.
-fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: &mut Names, facts: &mut FileFacts) {
+fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: &mut Interner, facts: &mut FileFacts) {
     let mut cursor = node.walk();
     let children: Vec<Node> = node.children(&mut cursor).collect();
     let mut i = 0;
@@ -166,11 +162,7 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         }
         let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
         let (from, to) = (decl.start_byte(), children[i + 1].start_byte());
-        let annotations = found
-            .iter()
-            .filter(|a| (from..to).contains(&a.offset))
-            .filter_map(|a| Some(Annotation { kind: a.kind, lock: parse_lock_text(&a.arg, &params, names)? }))
-            .collect();
+        let annotations = annotations_between(found, from..to, &params, names);
         let name = names.intern(text(name_node, src));
         let builder = BodyBuilder::new(src, names, 0, params);
         let span = builder.span(name_node);
@@ -182,7 +174,21 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
     }
 }
 
-pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
+/// The lock annotations written between the start of a definition and its body.
+fn annotations_between(
+    found: &[FoundAnnotation],
+    range: std::ops::Range<usize>,
+    params: &[Param],
+    names: &mut Interner,
+) -> Vec<Annotation> {
+    found
+        .iter()
+        .filter(|a| range.contains(&a.offset))
+        .filter_map(|a| Some(Annotation { kind: a.kind, lock: parse_lock_text(&a.arg, params, names)? }))
+        .collect()
+}
+
+pub(crate) fn params(src: &[u8], list: Node, names: &mut Interner) -> Vec<Param> {
     let mut out = Vec::new();
     let mut cursor = list.walk();
     for p in list.named_children(&mut cursor) {
@@ -208,7 +214,7 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Names) -> Vec<Param> {
 
 /// Parses the text of a lock expression (`&f->lock`, `rq->lock`, `mm`) as written
 /// in an annotation, where tree-sitter gives no usable tree.
-pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> Option<LockRef> {
+pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Interner) -> Option<LockRef> {
     let t: String = t.chars().filter(|c| !c.is_whitespace() && !matches!(c, '&' | '(' | ')' | '*')).collect();
     if t.is_empty() {
         return None;
@@ -244,7 +250,7 @@ pub(crate) fn parse_lock_text(t: &str, params: &[Param], names: &mut Names) -> O
     Some(LockRef { base, base_ty, path: segs })
 }
 
-fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+fn static_names(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
     let mut cursor = node.walk();
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
@@ -255,7 +261,7 @@ fn static_names(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts
     }
 }
 
-fn global_types(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
     let Some(ty) = node.child_by_field_name("type").and_then(|t| type_name(t, src)) else {
         return;
     };
@@ -273,7 +279,7 @@ fn global_types(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts
     }
 }
 
-fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
+fn typedef(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
     let Some(ty) = node.child_by_field_name("type") else {
         return;
     };
@@ -293,7 +299,7 @@ fn typedef(src: &[u8], node: Node, names: &mut Names, facts: &mut FileFacts) {
 
 /// Records the layout of every struct defined in `ty` (and structs nested in
 /// it). `alias` names an anonymous struct after its typedef.
-fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, facts: &mut FileFacts) {
+fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, facts: &mut FileFacts) {
     let mut work: Vec<(Node, Option<String>)> = vec![(ty, alias.map(str::to_string))];
     while let Some((spec, fallback)) = work.pop() {
         if !matches!(spec.kind(), "struct_specifier" | "union_specifier") {
@@ -354,7 +360,7 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Names, fact
 
 /// `DEFINE_GUARD(name, type, lock, unlock)` and the `DEFINE_LOCK_GUARD_*`
 /// family, found in the text so that the macro's own parse errors do not matter.
-pub(crate) fn scan_guards(src: &[u8], names: &mut Names, facts: &mut FileFacts) {
+pub(crate) fn scan_guards(src: &[u8], names: &mut Interner, facts: &mut FileFacts) {
     let Ok(s) = std::str::from_utf8(src) else {
         return;
     };

@@ -58,10 +58,8 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
             Severity::Warning => Diagnostic::warning(),
         };
         let diag = diag.with_code(f.check).with_message(&f.message).with_labels(labels).with_notes(notes);
-        if let Err(e) = term::emit_to_write_style(out, &config, &files, &diag) {
-            if let codespan_reporting::files::Error::Io(io) = e {
-                return Err(io);
-            }
+        if let Err(codespan_reporting::files::Error::Io(io)) = term::emit_to_write_style(out, &config, &files, &diag) {
+            return Err(io);
         }
     }
     let s = view.summary;
