@@ -63,6 +63,9 @@ pub struct Model {
     /// Kinds whose holder runs in atomic context (spinlocks): a user fault
     /// there does not enter the fault handler (`faulthandler_disabled()`).
     pub atomic_kinds: FxHashSet<String>,
+    /// Kinds lockdep does not put in classes (the page lock): two different
+    /// objects of such a class nesting is not "possible recursive locking".
+    pub per_object_kinds: FxHashSet<String>,
     /// Classes the page-fault handler acquires, with their mode.
     pub fault_takes: Vec<(String, Mode)>,
     /// Guard name → the primitive it acquires with (`mutex` → `mutex_lock`).
@@ -136,6 +139,9 @@ impl Model {
                 "kind" => {
                     if fields.contains(&"recursive-read") {
                         self.recursive_read_kinds.insert(second.to_string());
+                    }
+                    if fields.contains(&"per-object") {
+                        self.per_object_kinds.insert(second.to_string());
                     }
                     if fields.contains(&"atomic") {
                         self.atomic_kinds.insert(second.to_string());

@@ -11,6 +11,7 @@ pub struct Classes {
     names: Vec<String>,
     weak: Vec<bool>,
     atomic: Vec<bool>,
+    per_object: Vec<bool>,
 }
 
 impl Classes {
@@ -22,6 +23,7 @@ impl Classes {
         self.names.push(name.to_string());
         self.weak.push(weak);
         self.atomic.push(false);
+        self.per_object.push(false);
         self.map.insert(name.to_string(), id);
         id
     }
@@ -41,6 +43,17 @@ impl Classes {
         if let Some(a) = self.atomic.get_mut(id.0 as usize) {
             *a = true;
         }
+    }
+
+    /// Remembers that objects of this class are told apart, not lumped.
+    pub fn mark_per_object(&mut self, id: ClassId) {
+        if let Some(a) = self.per_object.get_mut(id.0 as usize) {
+            *a = true;
+        }
+    }
+
+    pub fn is_per_object(&self, id: ClassId) -> bool {
+        self.per_object.get(id.0 as usize).copied().unwrap_or(false)
     }
 
     pub fn is_atomic(&self, id: ClassId) -> bool {

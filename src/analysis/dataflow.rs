@@ -343,8 +343,13 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn class_of(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
         let (class, lock) = self.class_of_expr(prim, lock);
-        if prim.is_some_and(|p| self.ctx.model.atomic_kinds.contains(&p.kind)) {
-            self.ctx.classes.mark_atomic(class);
+        if let Some(p) = prim {
+            if self.ctx.model.atomic_kinds.contains(&p.kind) {
+                self.ctx.classes.mark_atomic(class);
+            }
+            if self.ctx.model.per_object_kinds.contains(&p.kind) {
+                self.ctx.classes.mark_per_object(class);
+            }
         }
         (class, lock)
     }
@@ -603,7 +608,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 continue;
             }
             let same = same_instance(&held.lock, lock);
-            if self.ctx.classes.is_weak(class) && !same {
+            if (self.ctx.classes.is_weak(class) || self.ctx.classes.is_per_object(class)) && !same {
                 continue;
             }
             let shared = mode == crate::model::Mode::Shared && held.mode == crate::model::Mode::Shared;

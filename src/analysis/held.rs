@@ -34,6 +34,9 @@ pub struct State {
     pub pagefault_disabled: u16,
     /// Locks released that this function did not take: its caller held them.
     pub released: SmallVec<[(ClassId, LockRef); 2]>,
+    /// Caller's lock classes released on some path to here (union at joins):
+    /// an acquisition after that may be a re-take, not a double lock.
+    pub may_released: SmallVec<[ClassId; 2]>,
 }
 
 pub fn same_instance(a: &LockRef, b: &LockRef) -> bool {
@@ -47,16 +50,22 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before = (self.held.len(), self.released.len(), self.pagefault_disabled);
+        let before = (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len());
         self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
-        before != (self.held.len(), self.released.len(), self.pagefault_disabled)
+        for c in &other.may_released {
+            if !self.may_released.contains(c) {
+                self.may_released.push(*c);
+            }
+        }
+        before != (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len())
     }
 
     pub fn add(&mut self, lock: HeldLock) {
         // A lock the caller held and this function released comes back as the
         // caller's: it is not an exit effect of this function.
+        self.may_released.retain(|c| *c != lock.class);
         if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
             self.released.remove(pos);
             self.held.push(HeldLock { exported: false, ..lock });
@@ -80,13 +89,18 @@ impl State {
                 let dropped = self.held.remove(p);
                 if !dropped.exported {
                     self.released.push((class, lock.clone()));
+                    self.may_released.push(class);
                 }
             }
-            None => self.released.push((class, lock.clone())),
+            None => {
+                self.released.push((class, lock.clone()));
+                self.may_released.push(class);
+            }
         }
     }
 
+    /// The caller's locks this function may have dropped by now.
     pub fn released_classes(&self) -> SmallVec<[ClassId; 2]> {
-        self.released.iter().map(|(c, _)| *c).collect()
+        self.may_released.clone()
     }
 }
