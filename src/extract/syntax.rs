@@ -61,3 +61,8 @@ pub(crate) fn first_expr_child(node: Node) -> Option<Node> {
     let found = node.named_children(&mut cursor).find(|c| c.kind() != "comment");
     found
 }
+
+/// The operator of a unary or binary expression (`!`, `&&`, `->`).
+pub(crate) fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
+    node.child_by_field_name("operator").map_or("", |o| text(o, src))
+}

@@ -3,11 +3,14 @@
 //! code is flattened by an iterative walk, so hostile nesting cannot overflow
 //! the stack. Expressions are always walked iteratively.
 
-use super::syntax::{callee_identifier, declarator_name, first_expr_child, strip_parens, text, type_name};
+mod cond;
+mod expr;
+
+use super::syntax::{callee_identifier, declarator_name, first_expr_child, op_text, strip_parens, text, type_name};
 use crate::ir::Interner;
-use crate::ir::{Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Seg, Span, Terminator};
+use crate::ir::{Block, BlockId, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
+use cond::strip_not;
 use rustc_hash::FxHashMap;
-use smallvec::SmallVec;
 use tree_sitter::Node;
 
 /// Statement nesting beyond which control flow is no longer tracked.
@@ -84,12 +87,12 @@ impl<'a> BodyBuilder<'a> {
         Span { start: shift(node.start_byte()), end: shift(node.end_byte()) }
     }
 
-    fn new_block(&mut self) -> BlockId {
+    pub(super) fn new_block(&mut self) -> BlockId {
         self.blocks.push(Block::default());
         (self.blocks.len() - 1) as BlockId
     }
 
-    fn finish(&mut self, term: Terminator) {
+    pub(super) fn finish(&mut self, term: Terminator) {
         if let Some(block) = self.blocks.get_mut(self.cur as usize) {
             if matches!(block.term, Terminator::Unreachable) {
                 block.term = term;
@@ -97,22 +100,22 @@ impl<'a> BodyBuilder<'a> {
         }
     }
 
-    fn goto(&mut self, target: BlockId) {
+    pub(super) fn goto(&mut self, target: BlockId) {
         self.finish(Terminator::Goto(target));
     }
 
     /// Continues in a fresh block nothing jumps to (after return/goto/break).
-    fn dead(&mut self) {
+    pub(super) fn dead(&mut self) {
         self.cur = self.new_block();
     }
 
-    fn push_event(&mut self, event: Event) {
+    pub(super) fn push_event(&mut self, event: Event) {
         if let Some(block) = self.blocks.get_mut(self.cur as usize) {
             block.events.push(event);
         }
     }
 
-    fn last_event_pos(&self) -> Option<(BlockId, u32)> {
+    pub(super) fn last_event_pos(&self) -> Option<(BlockId, u32)> {
         let block = self.blocks.get(self.cur as usize)?;
         let n = block.events.len();
         (n > 0).then(|| (self.cur, (n - 1) as u32))
@@ -120,7 +123,7 @@ impl<'a> BodyBuilder<'a> {
 
     // ---- statements -------------------------------------------------------
 
-    fn stmt(&mut self, node: Node) {
+    pub(super) fn stmt(&mut self, node: Node) {
         if self.depth >= MAX_DEPTH {
             self.flattened = true;
             self.emit_expr(node);
@@ -166,7 +169,7 @@ impl<'a> BodyBuilder<'a> {
         self.depth -= 1;
     }
 
-    fn children_stmts(&mut self, node: Node, skip_fields: &[&str]) {
+    pub(super) fn children_stmts(&mut self, node: Node, skip_fields: &[&str]) {
         let mut cursor = node.walk();
         for (i, child) in node.children(&mut cursor).enumerate() {
             if !child.is_named() {
@@ -183,70 +186,6 @@ impl<'a> BodyBuilder<'a> {
     /// An ERROR region: whole statements are lowered as statements; where
     /// tree-sitter left only tokens, `name ( args ) ;` is still a call and
     /// `name :` still a label, so `out_unlock: mmap_write_unlock(mm);` counts.
-    fn error_region(&mut self, node: Node) {
-        let mut cursor = node.walk();
-        let children: Vec<Node> = node.children(&mut cursor).collect();
-        let mut i = 0;
-        while i < children.len() {
-            let child = children[i];
-            let next = children.get(i + 1).map(|n| n.kind());
-            if child.kind() == "identifier" && next == Some(":") {
-                let target = self.label_block(child);
-                self.goto(target);
-                self.cur = target;
-                i += 2;
-                continue;
-            }
-            if child.kind() == "identifier" && next == Some("(") {
-                let mut depth = 0;
-                let mut j = i + 1;
-                let mut args: Vec<Arg> = Vec::new();
-                let mut arg_nodes: Vec<Node> = Vec::new();
-                while j < children.len() {
-                    match children[j].kind() {
-                        "(" => depth += 1,
-                        ")" => {
-                            depth -= 1;
-                            if depth == 0 {
-                                break;
-                            }
-                        }
-                        "," if depth == 1 => {
-                            args.push(self.token_arg(&arg_nodes));
-                            arg_nodes.clear();
-                        }
-                        _ => arg_nodes.push(children[j]),
-                    }
-                    j += 1;
-                }
-                if !arg_nodes.is_empty() {
-                    args.push(self.token_arg(&arg_nodes));
-                }
-                let callee = Callee::Named(self.names.intern(text(child, self.src)));
-                let span = self.span(child);
-                self.push_event(Event::Call(Call { callee, args: args.into_iter().collect(), span }));
-                i = j + 1;
-                continue;
-            }
-            if child.is_named() {
-                self.stmt(child);
-            }
-            i += 1;
-        }
-    }
-
-    /// One argument of a call recovered from tokens: a lone name, else unknown.
-    fn token_arg(&mut self, tokens: &[Node]) -> Arg {
-        match tokens {
-            [one] if one.kind() == "identifier" => self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, false)),
-            [amp, one] if amp.kind() == "&" && one.kind() == "identifier" => {
-                self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, true))
-            }
-            [one] => self.arg(*one),
-            _ => Arg::Other,
-        }
-    }
-
     fn compound(&mut self, node: Node) {
         self.locals.push(Vec::new());
         self.guards.push(Vec::new());
@@ -370,7 +309,7 @@ impl<'a> BodyBuilder<'a> {
         }
     }
 
-    fn remember_call_var(&mut self, var: Option<Node>, value: Option<Node>) {
+    pub(super) fn remember_call_var(&mut self, var: Option<Node>, value: Option<Node>) {
         let (Some(var), Some(value)) = (var, value) else {
             return;
         };
@@ -590,7 +529,7 @@ impl<'a> BodyBuilder<'a> {
         self.dead();
     }
 
-    fn label_block(&mut self, label: Node) -> BlockId {
+    pub(super) fn label_block(&mut self, label: Node) -> BlockId {
         let sym = self.names.intern(text(label, self.src));
         if let Some(&b) = self.labels.get(&sym) {
             return b;
@@ -616,210 +555,6 @@ impl<'a> BodyBuilder<'a> {
         self.goto(join);
         self.cur = join;
     }
-
-    // ---- conditions -------------------------------------------------------
-
-    /// Lowers a branch condition so that `&&`, `||`, `!`, `likely()` and
-    /// comparisons with zero become control flow, and a call's result or a
-    /// parameter's value decides which edge is which.
-    fn cond(&mut self, node: Node, then: BlockId, otherwise: BlockId, depth: u32) {
-        let node = strip_parens(node);
-        if depth > 64 {
-            self.emit_expr(node);
-            self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
-            return;
-        }
-        match node.kind() {
-            "unary_expression" if op_text(node, self.src) == "!" => {
-                if let Some(arg) = node.child_by_field_name("argument") {
-                    return self.cond(arg, otherwise, then, depth + 1);
-                }
-            }
-            "binary_expression" => {
-                let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
-                if let (Some(left), Some(right)) = (left, right) {
-                    match op_text(node, self.src) {
-                        "&&" => {
-                            let mid = self.new_block();
-                            self.cond(left, mid, otherwise, depth + 1);
-                            self.cur = mid;
-                            return self.cond(right, then, otherwise, depth + 1);
-                        }
-                        "||" => {
-                            let mid = self.new_block();
-                            self.cond(left, then, mid, depth + 1);
-                            self.cur = mid;
-                            return self.cond(right, then, otherwise, depth + 1);
-                        }
-                        op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
-                            let operand = if is_zero(right, self.src) { left } else { right };
-                            return if op == "==" {
-                                self.cond(operand, otherwise, then, depth + 1)
-                            } else {
-                                self.cond(operand, then, otherwise, depth + 1)
-                            };
-                        }
-                        _ => {}
-                    }
-                }
-            }
-            "call_expression" => {
-                if let Some(name) = callee_identifier(node, self.src) {
-                    if matches!(name, "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race") {
-                        if let Some(arg) = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)) {
-                            return self.cond(arg, then, otherwise, depth + 1);
-                        }
-                    }
-                }
-                self.emit_expr(node);
-                let cond = match self.last_event_pos() {
-                    Some((block, event)) => Cond::CallResult { block, event },
-                    None => Cond::Opaque,
-                };
-                return self.finish(Terminator::Branch { cond, then, otherwise });
-            }
-            "identifier" => {
-                let sym = self.names.intern(text(node, self.src));
-                let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
-                    Cond::CallResult { block, event }
-                } else if let Some(i) = if self.local_shadowing(sym) { None } else { self.param_index(sym) } {
-                    Cond::Param(i)
-                } else {
-                    Cond::Opaque
-                };
-                return self.finish(Terminator::Branch { cond, then, otherwise });
-            }
-            "assignment_expression" => {
-                self.emit_expr(node);
-                self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
-                let cond = match node.child_by_field_name("right").map(strip_parens) {
-                    Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
-                        Some((block, event)) => Cond::CallResult { block, event },
-                        None => Cond::Opaque,
-                    },
-                    _ => Cond::Opaque,
-                };
-                return self.finish(Terminator::Branch { cond, then, otherwise });
-            }
-            _ => {}
-        }
-        self.emit_expr(node);
-        self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
-    }
-
-    fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
-        self.locals.iter().flatten().any(|(s, _)| *s == sym)
-    }
-
-    fn param_index(&self, sym: crate::ir::Sym) -> Option<u8> {
-        self.params.iter().position(|p| p.name == sym).and_then(|i| u8::try_from(i).ok())
-    }
-
-    // ---- expressions ------------------------------------------------------
-
-    /// Emits a `Call` event for every call in `node`, arguments before the
-    /// call that uses them, walking iteratively.
-    pub(crate) fn emit_expr(&mut self, node: Node) {
-        let mut stack: Vec<(Node, bool)> = vec![(node, false)];
-        while let Some((n, visited)) = stack.pop() {
-            if visited {
-                if n.kind() == "call_expression" {
-                    let call = self.make_call(n);
-                    self.push_event(Event::Call(call));
-                }
-                continue;
-            }
-            match n.kind() {
-                "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => {
-                    continue
-                }
-                _ => {}
-            }
-            stack.push((n, true));
-            let mut cursor = n.walk();
-            let children: Vec<Node> = n.named_children(&mut cursor).collect();
-            for child in children.into_iter().rev() {
-                stack.push((child, false));
-            }
-        }
-    }
-
-    fn make_call(&mut self, node: Node) -> Call {
-        let function = node.child_by_field_name("function");
-        let callee = match function {
-            Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
-            _ => Callee::Indirect,
-        };
-        let span = self.span(function.unwrap_or(node));
-        let mut args = Vec::new();
-        if let Some(list) = node.child_by_field_name("arguments") {
-            let mut cursor = list.walk();
-            let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
-            for a in arg_nodes {
-                args.push(self.arg(a));
-            }
-        }
-        Call { callee, args: args.into_boxed_slice(), span }
-    }
-
-    fn arg(&mut self, node: Node) -> Arg {
-        let node = strip_parens(node);
-        match node.kind() {
-            "number_literal" => parse_int(text(node, self.src)).map_or(Arg::Other, Arg::Const),
-            "true" => Arg::Const(1),
-            "false" | "null" => Arg::Const(0),
-            "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
-            _ => {
-                let addr_of = node.kind() == "pointer_expression" && op_text(node, self.src) == "&";
-                self.lock_ref(node).map_or(Arg::Other, |l| Arg::Path(l, addr_of))
-            }
-        }
-    }
-
-    /// Interner a lock expression relative to a parameter, local or global.
-    pub(crate) fn lock_ref(&mut self, node: Node) -> Option<LockRef> {
-        let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
-        let mut n = strip_parens(node);
-        for _ in 0..64 {
-            match n.kind() {
-                "field_expression" => {
-                    let field = n.child_by_field_name("field")?;
-                    let arrow = n.child_by_field_name("operator").is_some_and(|o| text(o, self.src) == "->");
-                    segs.push(Seg { field: self.names.intern(text(field, self.src)), arrow });
-                    n = strip_parens(n.child_by_field_name("argument")?);
-                }
-                "subscript_expression" | "pointer_expression" => {
-                    n = strip_parens(n.child_by_field_name("argument")?);
-                }
-                "identifier" => {
-                    segs.reverse();
-                    let sym = self.names.intern(text(n, self.src));
-                    let (base, base_ty) = self.resolve(sym);
-                    return Some(LockRef { base, base_ty, path: segs });
-                }
-                _ => {
-                    if segs.is_empty() {
-                        return None;
-                    }
-                    segs.reverse();
-                    return Some(LockRef { base: Base::Unknown, base_ty: None, path: segs });
-                }
-            }
-        }
-        None
-    }
-
-    fn resolve(&self, sym: crate::ir::Sym) -> (Base, Option<crate::ir::Sym>) {
-        for scope in self.locals.iter().rev() {
-            if let Some((_, ty)) = scope.iter().rev().find(|(s, _)| *s == sym) {
-                return (Base::Local(sym), *ty);
-            }
-        }
-        if let Some(i) = self.param_index(sym) {
-            return (Base::Param(i), self.params.get(i as usize).and_then(|p| p.ty));
-        }
-        (Base::Global(sym), None)
-    }
 }
 
 /// An expression statement missing its `;` and followed by a statement is a
@@ -832,39 +567,6 @@ fn macro_block_header(node: Node) -> Option<Node> {
     let missing_semi = last.is_missing() || last.kind() != ";";
     let call = node.named_child(0)?;
     (missing_semi && call.kind() == "call_expression").then_some(call)
-}
-
-fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    node.child_by_field_name("operator").map_or("", |o| text(o, src))
-}
-
-fn strip_not(node: Node) -> (Node, bool) {
-    let mut n = strip_parens(node);
-    let mut negated = false;
-    for _ in 0..8 {
-        if n.kind() == "unary_expression" && n.child(0).is_some_and(|o| o.kind() == "!") {
-            match n.child_by_field_name("argument") {
-                Some(arg) => {
-                    n = strip_parens(arg);
-                    negated = !negated;
-                }
-                None => break,
-            }
-        } else {
-            break;
-        }
-    }
-    (n, negated)
-}
-
-fn is_zero(node: Node, src: &[u8]) -> bool {
-    let node = strip_parens(node);
-    match node.kind() {
-        "number_literal" => parse_int(text(node, src)) == Some(0),
-        "false" | "null" => true,
-        "identifier" => text(node, src) == "NULL",
-        _ => false,
-    }
 }
 
 fn ret_val(node: Node, src: &[u8]) -> RetVal {
@@ -884,7 +586,7 @@ fn ret_val(node: Node, src: &[u8]) -> RetVal {
     }
 }
 
-fn parse_int(s: &str) -> Option<i64> {
+pub(super) fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim_end_matches(['u', 'U', 'l', 'L']);
     if let Some(hex) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         i64::from_str_radix(hex, 16).ok()

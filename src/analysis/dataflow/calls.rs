@@ -1,0 +1,217 @@
+//! Calls: resolving a call to primitives or callee summaries (specialised
+//! for constant arguments) and applying them in the caller's frame.
+
+use super::*;
+
+impl<'a> Analyzer<'_, 'a> {
+    /// `tested`: a branch tests this call's result, so a conditional
+    /// acquisition is applied on the branch's edge instead of here.
+    pub(super) fn call(&mut self, state: &mut State, call: &Call, tested: bool) {
+        let Callee::Named(sym) = call.callee else {
+            return;
+        };
+        let prog: &'a Program = self.ctx.prog;
+        match prog.resolve_call(sym, self.file()) {
+            Target::Primitive(p) => {
+                let Some(prim) = prog.primitive(self.ctx.model, p) else {
+                    return;
+                };
+                let arg = lock_arg(prim, call);
+                self.primitive(state, prim, sym, arg, call.span, tested);
+            }
+            Target::Functions(ids) => {
+                let summary = self.summary_for(&ids, call);
+                self.apply_summary(state, &summary, call, sym, tested);
+            }
+            Target::Unknown => {}
+        }
+    }
+
+    /// The callee's summary for this call: specialised when the call passes
+    /// a constant to a parameter the callee branches on.
+    fn summary_for(&mut self, ids: &[FuncId], call: &Call) -> Cow<'a, FunctionSummary> {
+        if let [callee] = ids {
+            let tested: &'a [SmallVec<[u8; 2]>] = self.ctx.tested_params;
+            let fixed =
+                tested.get(*callee as usize).into_iter().flatten().find_map(|&p| match call.args.get(p as usize) {
+                    Some(Arg::Const(c)) => Some((p, *c != 0)),
+                    _ => None,
+                });
+            if let Some((p, v)) = fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id) {
+                let key = (*callee, p, v);
+                if let Some(s) = self.ctx.specialized.get(&key) {
+                    return Cow::Owned(s.clone());
+                }
+                self.ctx.specialize_depth += 1;
+                let summary = analyze(self.ctx, *callee, Some((p, v))).summary;
+                self.ctx.specialize_depth -= 1;
+                self.ctx.specialized.insert(key, summary.clone());
+                return Cow::Owned(summary);
+            }
+        }
+        self.merged(ids)
+    }
+
+    fn merged(&self, ids: &[FuncId]) -> Cow<'a, FunctionSummary> {
+        let summaries: &'a [FunctionSummary] = self.ctx.summaries;
+        match ids {
+            [one] => Cow::Borrowed(&summaries[*one as usize]),
+            many => {
+                let mut s = FunctionSummary::default();
+                for id in many {
+                    s.merge(&summaries[*id as usize]);
+                }
+                Cow::Owned(s)
+            }
+        }
+    }
+    /// `tested`: a branch tests the result, so releases that depend on it
+    /// are applied on the branch's edges.
+    fn apply_summary(&mut self, state: &mut State, summary: &FunctionSummary, call: &Call, callee: Sym, tested: bool) {
+        if self.record {
+            if let Some(fault) = summary.fault.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
+                if state.pagefault_disabled == 0 {
+                    self.check_fault(state, call.span, callee, Some(&fault.chain), &fault.released_before);
+                    let mut released_before = state.released_classes();
+                    released_before.extend(fault.released_before.iter().copied());
+                    let chain = Chain::new(self.hop(call.span, callee), Some(fault.chain.clone()));
+                    keep_first(&mut self.fault, Effect { chain, released_before });
+                }
+            }
+            if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
+                let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
+                keep_first(&mut self.sleep, Effect { chain, released_before: state.released_classes() });
+            }
+            for acq in summary.acquires.iter().filter(|a| a.effect.chain.len() < MAX_WITNESS_DEPTH) {
+                let (class, lock) = self.map_exit(acq.class, &acq.lock, call);
+                self.check_acquire(
+                    state,
+                    class,
+                    &lock,
+                    acq.mode,
+                    acq.recursive_read,
+                    acq.nested,
+                    call.span,
+                    callee,
+                    Some(&acq.effect.chain),
+                    &acq.effect.released_before,
+                );
+                let mut released_before = state.released_classes();
+                released_before.extend(acq.effect.released_before.iter().copied());
+                let chain = Chain::new(self.hop(call.span, callee), Some(acq.effect.chain.clone()));
+                self.record_acquisition(Acquisition {
+                    class,
+                    lock,
+                    mode: acq.mode,
+                    recursive_read: acq.recursive_read,
+                    nested: acq.nested,
+                    effect: Effect { chain, released_before },
+                });
+            }
+        }
+        let untested_may =
+            if tested { None } else { Some(summary.may_release_if_nonzero.iter().chain(&summary.may_release_if_zero)) };
+        for (class, lock) in summary.exit_releases.iter().chain(untested_may.into_iter().flatten()) {
+            let (class, lock) = self.map_exit(*class, lock, call);
+            state.release(class, &lock);
+        }
+        for exit in &summary.exit_acquires {
+            self.add_exit_lock(state, exit, call, callee);
+        }
+    }
+
+    fn add_exit_lock(&mut self, state: &mut State, exit: &ExitLock, call: &Call, callee: Sym) {
+        let (class, lock) = self.map_exit(exit.class, &exit.lock, call);
+        state.add(self.held(
+            class,
+            lock,
+            exit.mode,
+            exit.recursive_read,
+            exit.trylock,
+            call.span,
+            callee,
+            exit.via.clone(),
+            true,
+        ));
+    }
+
+    /// A callee's lock in the caller's frame: `Param(0)->lock` becomes the
+    /// caller's first argument's `->lock`; weak classes are re-resolved with
+    /// the caller's better type knowledge.
+    fn map_exit(&mut self, class: ClassId, lock: &LockRef, call: &Call) -> (ClassId, LockRef) {
+        let mapped = match lock.base {
+            Base::Param(i) => match call.args.get(i as usize) {
+                Some(Arg::Path(arg, addr_of)) => {
+                    let mut m = arg.clone();
+                    let start = m.path.len();
+                    m.path.extend(lock.path.iter().copied());
+                    if *addr_of && !arg.path.is_empty() {
+                        if let Some(seg) = m.path.get_mut(start) {
+                            seg.arrow = false;
+                        }
+                    }
+                    m
+                }
+                _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
+            },
+            Base::Global(_) => lock.clone(),
+            Base::Local(_) | Base::Unknown => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
+        };
+        // Through a parameter the caller names the object better: a callee's
+        // `wait_queue_head::lock` is the caller's `foo_dev::wq.lock`, as
+        // lockdep keys a lock by where its object is initialised.
+        let through_param = matches!(lock.base, Base::Param(_)) && mapped.base != Base::Unknown;
+        if !through_param && !self.ctx.classes.is_weak(class) {
+            return (class, mapped);
+        }
+        let (name, weak) = self.ctx.prog.class_name(&mapped, self.file());
+        if weak {
+            return (class, mapped);
+        }
+        let name = self.ctx.model.canonical_class(&name).to_string();
+        (self.ctx.classes.intern(&name, false), mapped)
+    }
+
+    pub(super) fn branch_on_call(&mut self, call: &Call, nonzero: &mut State, zero: &mut State) {
+        let Callee::Named(sym) = call.callee else {
+            return;
+        };
+        let prog: &'a Program = self.ctx.prog;
+        match prog.resolve_call(sym, self.file()) {
+            Target::Primitive(p) => {
+                let (tl, on_zero, trylock) = match prog.primitive(self.ctx.model, p) {
+                    Some(Primitive::TryLock(tl)) => (tl, false, true),
+                    Some(Primitive::TryLockIfZero(tl)) => (tl, true, true),
+                    Some(Primitive::AcquireIfZero(tl)) => (tl, true, false),
+                    _ => return,
+                };
+                let (class, lock) = self.class_of(Some(tl), lock_arg_of(tl, call));
+                let recursive_read = self.ctx.model.recursive_read_kinds.contains(&tl.kind);
+                let held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
+                if on_zero {
+                    zero.add(held);
+                } else {
+                    nonzero.add(held);
+                }
+            }
+            Target::Functions(ids) => {
+                let summary = self.summary_for(&ids, call);
+                for exit in &summary.acquires_if_nonzero {
+                    self.add_exit_lock(nonzero, exit, call, sym);
+                }
+                for exit in &summary.acquires_if_zero {
+                    self.add_exit_lock(zero, exit, call, sym);
+                }
+                for (state, released) in
+                    [(nonzero, &summary.may_release_if_nonzero), (zero, &summary.may_release_if_zero)]
+                {
+                    for (class, lock) in released {
+                        let (class, lock) = self.map_exit(*class, lock, call);
+                        state.release(class, &lock);
+                    }
+                }
+            }
+            Target::Unknown => {}
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! Exits: turning the states at the function's returns into its summary,
+//! and the exit shapes conditional-locking compares.
+
+use super::*;
+
+/// Locks held and released on return, by return value: every return, the
+/// returns of zero, the returns of non-zero. `None` when there is no such
+/// return. Compared under `param = true` and `param = false` for
+/// conditional-locking.
+#[derive(Debug, PartialEq, Eq, Default)]
+pub struct ExitShape {
+    pub parts: [Option<ExitPart>; 3],
+}
+
+#[derive(Debug, PartialEq, Eq, Default, Clone)]
+pub struct ExitPart {
+    pub held: Vec<(ClassId, bool)>,
+    pub released: Vec<ClassId>,
+}
+
+impl ExitShape {
+    /// The classes whose state on return differs between the two shapes.
+    pub fn differing(&self, other: &ExitShape) -> Vec<ClassId> {
+        let mut out = Vec::new();
+        for (a, b) in self.parts.iter().zip(&other.parts) {
+            let (Some(a), Some(b)) = (a, b) else { continue };
+            for (c, t) in a.held.iter().chain(&b.held) {
+                if !(a.held.contains(&(*c, *t)) && b.held.contains(&(*c, *t))) {
+                    out.push(*c);
+                }
+            }
+            for c in a.released.iter().chain(&b.released) {
+                if !(a.released.contains(c) && b.released.contains(c)) {
+                    out.push(*c);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+impl Analyzer<'_, '_> {
+    pub(super) fn finish(self) -> Outcome {
+        let exported = |s: &State| -> Vec<HeldLock> { s.held.iter().filter(|h| h.exported).cloned().collect() };
+        let intersect = |sets: &mut dyn Iterator<Item = Vec<HeldLock>>| -> Vec<HeldLock> {
+            let mut acc: Option<Vec<HeldLock>> = None;
+            for set in sets {
+                acc = Some(match acc {
+                    None => set,
+                    Some(prev) => prev
+                        .into_iter()
+                        .filter(|h| set.iter().any(|o| o.class == h.class && o.lock == h.lock))
+                        .collect(),
+                });
+            }
+            acc.unwrap_or_default()
+        };
+        let all = intersect(&mut self.exits.iter().map(|(_, s)| exported(s)));
+        let nonzero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::Zero).map(|(_, s)| exported(s)));
+        let zero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::NonZero).map(|(_, s)| exported(s)));
+        let has = |v: RetVal| self.exits.iter().any(|(r, _)| *r == v);
+        let func = self.id;
+        let to_exit = |h: &HeldLock| ExitLock {
+            class: h.class,
+            lock: exportable(&h.lock),
+            mode: h.mode,
+            recursive_read: h.recursive_read,
+            trylock: h.trylock,
+            via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
+        };
+        let minus = |set: &[HeldLock]| -> Vec<ExitLock> {
+            set.iter().filter(|h| !all.iter().any(|a| a.class == h.class)).map(to_exit).collect()
+        };
+        let released_in = |filter: &dyn Fn(RetVal) -> bool| -> Option<Vec<(ClassId, LockRef)>> {
+            let mut acc: Option<Vec<(ClassId, LockRef)>> = None;
+            for (_, s) in self.exits.iter().filter(|(v, _)| filter(*v)) {
+                let cur: Vec<_> = s.released.iter().map(|(c, l)| (*c, exportable(l))).collect();
+                acc = Some(match acc {
+                    None => cur,
+                    Some(prev) => prev.into_iter().filter(|(c, _)| cur.iter().any(|(o, _)| o == c)).collect(),
+                });
+            }
+            acc
+        };
+        let part = |filter: &dyn Fn(RetVal) -> bool| -> Option<ExitPart> {
+            if !self.exits.iter().any(|(v, _)| filter(*v)) {
+                return None;
+            }
+            let held = intersect(&mut self.exits.iter().filter(|(v, _)| filter(*v)).map(|(_, s)| exported(s)));
+            let mut part = ExitPart {
+                held: held.iter().map(|h| (h.class, h.trylock)).collect(),
+                // Only a release of a lock the caller can name (a parameter's
+                // or a global) is part of the function's locking contract.
+                released: released_in(filter)
+                    .into_iter()
+                    .flatten()
+                    .filter(|(_, l)| matches!(l.base, Base::Param(_) | Base::Global(_)))
+                    .map(|(c, _)| c)
+                    .collect(),
+            };
+            part.held.sort_unstable();
+            part.held.dedup();
+            part.released.sort_unstable();
+            part.released.dedup();
+            Some(part)
+        };
+        let exit_shape =
+            ExitShape { parts: [part(&|_| true), part(&|v| v == RetVal::Zero), part(&|v| v == RetVal::NonZero)] };
+        let released = released_in(&|_| true);
+        let union_released = |filter: &dyn Fn(RetVal) -> bool| -> Vec<(ClassId, LockRef)> {
+            let mut out: Vec<(ClassId, LockRef)> = Vec::new();
+            for (_, s) in self.exits.iter().filter(|(v, _)| filter(*v)) {
+                for (c, l) in &s.released {
+                    let always = released.iter().flatten().any(|(r, _)| r == c);
+                    if !always && !out.iter().any(|(o, _)| o == c) {
+                        out.push((*c, exportable(l)));
+                    }
+                }
+            }
+            out
+        };
+        let may_release_if_nonzero = union_released(&|v| v != RetVal::Zero);
+        let may_release_if_zero = union_released(&|v| v != RetVal::NonZero);
+        let mut summary = FunctionSummary {
+            fault: self.fault,
+            sleep: self.sleep,
+            acquires: self.acquires,
+            exit_acquires: all.iter().map(to_exit).collect(),
+            acquires_if_nonzero: if has(RetVal::Zero) { minus(&nonzero) } else { Vec::new() },
+            acquires_if_zero: if has(RetVal::NonZero) { minus(&zero) } else { Vec::new() },
+            exit_releases: released.unwrap_or_default(),
+            may_release_if_nonzero,
+            may_release_if_zero,
+        };
+        apply_annotations(self.ctx, self.def, &mut summary);
+        Outcome { summary, observations: self.observations, exit_shape }
+    }
+}
+
+/// `__acquires(x)` / `__releases(x)` state what the body may hide (asm,
+/// unknown macros): trust them where the body analysis found nothing.
+fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSummary) {
+    for ann in &def.func.annotations {
+        let (name, weak) = ctx.prog.class_name(&ann.lock, def.file);
+        let class = ctx.classes.intern(ctx.model.canonical_class(&name), weak);
+        match ann.kind {
+            AnnotationKind::Acquires => {
+                let known = summary
+                    .exit_acquires
+                    .iter()
+                    .chain(&summary.acquires_if_nonzero)
+                    .chain(&summary.acquires_if_zero)
+                    .any(|e| e.class == class);
+                if !known {
+                    summary.exit_acquires.push(ExitLock {
+                        class,
+                        lock: exportable(&ann.lock),
+                        mode: crate::model::Mode::Exclusive,
+                        recursive_read: false,
+                        trylock: false,
+                        via: None,
+                    });
+                }
+            }
+            AnnotationKind::Releases => {
+                if !summary.exit_releases.iter().any(|(c, _)| *c == class) {
+                    summary.exit_releases.push((class, exportable(&ann.lock)));
+                }
+            }
+            AnnotationKind::MustHold => {}
+        }
+    }
+}
+
+/// Only parameters and globals mean something to a caller.
+fn exportable(lock: &LockRef) -> LockRef {
+    match lock.base {
+        Base::Param(_) | Base::Global(_) => lock.clone(),
+        _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
+    }
+}

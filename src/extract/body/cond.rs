@@ -1,0 +1,137 @@
+//! Branch conditions: `&&`, `||`, `!`, `likely()`, comparisons with zero,
+//! a call's result, a parameter's value.
+
+use super::parse_int;
+use super::BodyBuilder;
+use crate::extract::syntax::{callee_identifier, op_text, strip_parens, text};
+use crate::ir::{BlockId, Cond, Terminator};
+use tree_sitter::Node;
+
+impl BodyBuilder<'_> {
+    // ---- conditions -------------------------------------------------------
+
+    /// Lowers a branch condition so that `&&`, `||`, `!`, `likely()` and
+    /// comparisons with zero become control flow, and a call's result or a
+    /// parameter's value decides which edge is which.
+    pub(super) fn cond(&mut self, node: Node, then: BlockId, otherwise: BlockId, depth: u32) {
+        let node = strip_parens(node);
+        if depth > 64 {
+            self.emit_expr(node);
+            self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
+            return;
+        }
+        match node.kind() {
+            "unary_expression" if op_text(node, self.src) == "!" => {
+                if let Some(arg) = node.child_by_field_name("argument") {
+                    return self.cond(arg, otherwise, then, depth + 1);
+                }
+            }
+            "binary_expression" => {
+                let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
+                if let (Some(left), Some(right)) = (left, right) {
+                    match op_text(node, self.src) {
+                        "&&" => {
+                            let mid = self.new_block();
+                            self.cond(left, mid, otherwise, depth + 1);
+                            self.cur = mid;
+                            return self.cond(right, then, otherwise, depth + 1);
+                        }
+                        "||" => {
+                            let mid = self.new_block();
+                            self.cond(left, then, mid, depth + 1);
+                            self.cur = mid;
+                            return self.cond(right, then, otherwise, depth + 1);
+                        }
+                        op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
+                            let operand = if is_zero(right, self.src) { left } else { right };
+                            return if op == "==" {
+                                self.cond(operand, otherwise, then, depth + 1)
+                            } else {
+                                self.cond(operand, then, otherwise, depth + 1)
+                            };
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            "call_expression" => {
+                if let Some(name) = callee_identifier(node, self.src) {
+                    if matches!(name, "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race") {
+                        if let Some(arg) = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)) {
+                            return self.cond(arg, then, otherwise, depth + 1);
+                        }
+                    }
+                }
+                self.emit_expr(node);
+                let cond = match self.last_event_pos() {
+                    Some((block, event)) => Cond::CallResult { block, event },
+                    None => Cond::Opaque,
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            "identifier" => {
+                let sym = self.names.intern(text(node, self.src));
+                let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
+                    Cond::CallResult { block, event }
+                } else if let Some(i) = if self.local_shadowing(sym) { None } else { self.param_index(sym) } {
+                    Cond::Param(i)
+                } else {
+                    Cond::Opaque
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            "assignment_expression" => {
+                self.emit_expr(node);
+                self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
+                let cond = match node.child_by_field_name("right").map(strip_parens) {
+                    Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
+                        Some((block, event)) => Cond::CallResult { block, event },
+                        None => Cond::Opaque,
+                    },
+                    _ => Cond::Opaque,
+                };
+                return self.finish(Terminator::Branch { cond, then, otherwise });
+            }
+            _ => {}
+        }
+        self.emit_expr(node);
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
+    }
+
+    pub(super) fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
+        self.locals.iter().flatten().any(|(s, _)| *s == sym)
+    }
+
+    pub(super) fn param_index(&self, sym: crate::ir::Sym) -> Option<u8> {
+        self.params.iter().position(|p| p.name == sym).and_then(|i| u8::try_from(i).ok())
+    }
+}
+
+pub(super) fn strip_not(node: Node) -> (Node, bool) {
+    let mut n = strip_parens(node);
+    let mut negated = false;
+    for _ in 0..8 {
+        if n.kind() == "unary_expression" && n.child(0).is_some_and(|o| o.kind() == "!") {
+            match n.child_by_field_name("argument") {
+                Some(arg) => {
+                    n = strip_parens(arg);
+                    negated = !negated;
+                }
+                None => break,
+            }
+        } else {
+            break;
+        }
+    }
+    (n, negated)
+}
+
+fn is_zero(node: Node, src: &[u8]) -> bool {
+    let node = strip_parens(node);
+    match node.kind() {
+        "number_literal" => parse_int(text(node, src)) == Some(0),
+        "false" | "null" => true,
+        "identifier" => text(node, src) == "NULL",
+        _ => false,
+    }
+}

@@ -1,0 +1,180 @@
+//! Expressions: calls in evaluation order, arguments, lock expressions, and
+//! what can be recovered from regions tree-sitter could not parse.
+
+use super::{parse_int, BodyBuilder};
+use crate::extract::syntax::{op_text, strip_parens, text};
+use crate::ir::{Arg, Base, Call, Callee, Event, LockRef, Seg};
+use smallvec::SmallVec;
+use tree_sitter::Node;
+
+impl BodyBuilder<'_> {
+    pub(super) fn error_region(&mut self, node: Node) {
+        let mut cursor = node.walk();
+        let children: Vec<Node> = node.children(&mut cursor).collect();
+        let mut i = 0;
+        while i < children.len() {
+            let child = children[i];
+            let next = children.get(i + 1).map(|n| n.kind());
+            if child.kind() == "identifier" && next == Some(":") {
+                let target = self.label_block(child);
+                self.goto(target);
+                self.cur = target;
+                i += 2;
+                continue;
+            }
+            if child.kind() == "identifier" && next == Some("(") {
+                let mut depth = 0;
+                let mut j = i + 1;
+                let mut args: Vec<Arg> = Vec::new();
+                let mut arg_nodes: Vec<Node> = Vec::new();
+                while j < children.len() {
+                    match children[j].kind() {
+                        "(" => depth += 1,
+                        ")" => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        "," if depth == 1 => {
+                            args.push(self.token_arg(&arg_nodes));
+                            arg_nodes.clear();
+                        }
+                        _ => arg_nodes.push(children[j]),
+                    }
+                    j += 1;
+                }
+                if !arg_nodes.is_empty() {
+                    args.push(self.token_arg(&arg_nodes));
+                }
+                let callee = Callee::Named(self.names.intern(text(child, self.src)));
+                let span = self.span(child);
+                self.push_event(Event::Call(Call { callee, args: args.into_iter().collect(), span }));
+                i = j + 1;
+                continue;
+            }
+            if child.is_named() {
+                self.stmt(child);
+            }
+            i += 1;
+        }
+    }
+
+    /// One argument of a call recovered from tokens: a lone name, else unknown.
+    pub(super) fn token_arg(&mut self, tokens: &[Node]) -> Arg {
+        match tokens {
+            [one] if one.kind() == "identifier" => self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, false)),
+            [amp, one] if amp.kind() == "&" && one.kind() == "identifier" => {
+                self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, true))
+            }
+            [one] => self.arg(*one),
+            _ => Arg::Other,
+        }
+    }
+
+    // ---- expressions ------------------------------------------------------
+
+    /// Emits a `Call` event for every call in `node`, arguments before the
+    /// call that uses them, walking iteratively.
+    pub(crate) fn emit_expr(&mut self, node: Node) {
+        let mut stack: Vec<(Node, bool)> = vec![(node, false)];
+        while let Some((n, visited)) = stack.pop() {
+            if visited {
+                if n.kind() == "call_expression" {
+                    let call = self.make_call(n);
+                    self.push_event(Event::Call(call));
+                }
+                continue;
+            }
+            match n.kind() {
+                "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => {
+                    continue
+                }
+                _ => {}
+            }
+            stack.push((n, true));
+            let mut cursor = n.walk();
+            let children: Vec<Node> = n.named_children(&mut cursor).collect();
+            for child in children.into_iter().rev() {
+                stack.push((child, false));
+            }
+        }
+    }
+
+    pub(super) fn make_call(&mut self, node: Node) -> Call {
+        let function = node.child_by_field_name("function");
+        let callee = match function {
+            Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
+            _ => Callee::Indirect,
+        };
+        let span = self.span(function.unwrap_or(node));
+        let mut args = Vec::new();
+        if let Some(list) = node.child_by_field_name("arguments") {
+            let mut cursor = list.walk();
+            let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+            for a in arg_nodes {
+                args.push(self.arg(a));
+            }
+        }
+        Call { callee, args: args.into_boxed_slice(), span }
+    }
+
+    pub(super) fn arg(&mut self, node: Node) -> Arg {
+        let node = strip_parens(node);
+        match node.kind() {
+            "number_literal" => parse_int(text(node, self.src)).map_or(Arg::Other, Arg::Const),
+            "true" => Arg::Const(1),
+            "false" | "null" => Arg::Const(0),
+            "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
+            _ => {
+                let addr_of = node.kind() == "pointer_expression" && op_text(node, self.src) == "&";
+                self.lock_ref(node).map_or(Arg::Other, |l| Arg::Path(l, addr_of))
+            }
+        }
+    }
+
+    /// Interner a lock expression relative to a parameter, local or global.
+    pub(crate) fn lock_ref(&mut self, node: Node) -> Option<LockRef> {
+        let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
+        let mut n = strip_parens(node);
+        for _ in 0..64 {
+            match n.kind() {
+                "field_expression" => {
+                    let field = n.child_by_field_name("field")?;
+                    let arrow = n.child_by_field_name("operator").is_some_and(|o| text(o, self.src) == "->");
+                    segs.push(Seg { field: self.names.intern(text(field, self.src)), arrow });
+                    n = strip_parens(n.child_by_field_name("argument")?);
+                }
+                "subscript_expression" | "pointer_expression" => {
+                    n = strip_parens(n.child_by_field_name("argument")?);
+                }
+                "identifier" => {
+                    segs.reverse();
+                    let sym = self.names.intern(text(n, self.src));
+                    let (base, base_ty) = self.resolve(sym);
+                    return Some(LockRef { base, base_ty, path: segs });
+                }
+                _ => {
+                    if segs.is_empty() {
+                        return None;
+                    }
+                    segs.reverse();
+                    return Some(LockRef { base: Base::Unknown, base_ty: None, path: segs });
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn resolve(&self, sym: crate::ir::Sym) -> (Base, Option<crate::ir::Sym>) {
+        for scope in self.locals.iter().rev() {
+            if let Some((_, ty)) = scope.iter().rev().find(|(s, _)| *s == sym) {
+                return (Base::Local(sym), *ty);
+            }
+        }
+        if let Some(i) = self.param_index(sym) {
+            return (Base::Param(i), self.params.get(i as usize).and_then(|p| p.ty));
+        }
+        (Base::Global(sym), None)
+    }
+}
