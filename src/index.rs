@@ -137,6 +137,11 @@ impl Program {
             }
             prog.files.push(file);
         }
+        // The model's field types fill in only what no source defined.
+        for (st, field, ty) in &model.fields {
+            let (s, f, t) = (names.intern(st), names.intern(field), names.intern(ty));
+            prog.structs.entry(s).or_default().entry(f).or_insert(Some(t));
+        }
         prog.names = names;
         prog
     }

@@ -73,6 +73,9 @@ pub struct Model {
     /// Identifiers of known struct type (`current` → `task_struct`).
     pub types: FxHashMap<String, String>,
     pub class_aliases: FxHashMap<String, String>,
+    /// Field types for when the sources do not define the struct:
+    /// (struct, field, field's struct type).
+    pub fields: Vec<(String, String, String)>,
     /// Attribute macros blanked before parsing (`__init`); `with_args` take
     /// a parenthesised argument (`__section(".x")`).
     pub attributes: Vec<String>,
@@ -163,6 +166,12 @@ impl Model {
                     Some(name) => self.attributes_with_args.push(name.to_string()),
                     None => self.attributes.push(second.to_string()),
                 },
+                "field" => {
+                    let (Some(field), Some(ty)) = (fields.get(2), fields.get(3)) else {
+                        return Err(err("field needs a struct, a field and the field's type".into()));
+                    };
+                    self.fields.push((second.to_string(), field.to_string(), ty.to_string()));
+                }
                 "class-alias" => {
                     let to = fields.get(2).ok_or_else(|| err("class-alias needs two classes".into()))?;
                     self.class_aliases.insert(second.to_string(), to.to_string());
