@@ -42,6 +42,7 @@ pub fn dump(facts: &FileFacts) -> String {
                         facts.name(*guard),
                         lock.as_ref().map_or("?".into(), |l| lock_ref(facts, l))
                     ),
+                    Event::SetVar { var, value } => writeln!(out, "    {} = {value:?}", facts.name(*var)),
                     Event::GuardExit { guard, lock, .. } => writeln!(
                         out,
                         "    end guard {}({})",
@@ -78,7 +79,7 @@ fn arg(facts: &FileFacts, a: &Arg) -> String {
 fn lock_ref(facts: &FileFacts, l: &LockRef) -> String {
     let mut s = match l.base {
         Base::Param(i) => format!("param{i}"),
-        Base::Local(n) => facts.name(n).to_string(),
+        Base::Local(n) | Base::Stack(n) => facts.name(n).to_string(),
         Base::Global(n) => format!("::{}", facts.name(n)),
         Base::Unknown => "?".into(),
     };

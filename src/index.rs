@@ -216,11 +216,11 @@ impl Program {
         let mut root: Option<String> = None;
         let mut path: Vec<&str> = Vec::new();
         match lock.base {
-            Base::Param(_) | Base::Local(_) => {
+            Base::Param(_) | Base::Local(_) | Base::Stack(_) => {
                 cur_ty = lock.base_ty.map(|t| self.resolve_type(t));
                 root = cur_ty.map(|t| self.name(t).to_string());
                 if root.is_none() {
-                    if let Base::Local(s) = lock.base {
+                    if let Base::Local(s) | Base::Stack(s) = lock.base {
                         path.push(self.name(s));
                     }
                 }
@@ -306,7 +306,18 @@ fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
                         remap_lock(lock, g);
                     }
                 }
+                Event::SetVar { var, value } => {
+                    *var = g(*var);
+                    if let crate::ir::RetVal::Var(s) = value {
+                        *s = g(*s);
+                    }
+                }
             }
+        }
+        match &mut block.term {
+            crate::ir::Terminator::Branch { cond: crate::ir::Cond::Var(s), .. }
+            | crate::ir::Terminator::Return(crate::ir::RetVal::Var(s)) => *s = g(*s),
+            _ => {}
         }
     }
 }
@@ -314,6 +325,7 @@ fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
 fn remap_lock(lock: &mut LockRef, g: &impl Fn(Sym) -> Sym) {
     lock.base = match lock.base {
         Base::Local(s) => Base::Local(g(s)),
+        Base::Stack(s) => Base::Stack(g(s)),
         Base::Global(s) => Base::Global(g(s)),
         other => other,
     };

@@ -94,6 +94,9 @@ pub enum Event {
     GuardEnter { guard: Sym, lock: Option<LockRef>, span: Span },
     /// End of the scope of a guard entered earlier.
     GuardExit { guard: Sym, lock: Option<LockRef>, span: Span },
+    /// `var = value`: a local set to zero, non-zero or something unknown
+    /// (also when its address is taken or it is incremented).
+    SetVar { var: Sym, value: RetVal },
 }
 
 #[derive(Debug)]
@@ -134,7 +137,10 @@ pub struct LockRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Base {
     Param(u8),
+    /// A local pointer (or a local whose kind is unknown).
     Local(Sym),
+    /// A struct object on the stack: its locks die with the function.
+    Stack(Sym),
     Global(Sym),
     /// An expression the extractor could not name (a call result, a cast).
     Unknown,
@@ -172,6 +178,8 @@ pub enum Cond {
     },
     /// Parameter `index` is non-zero.
     Param(u8),
+    /// Local variable `.0` is non-zero (`if (locked)`, `if (ret) goto out`).
+    Var(Sym),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,6 +187,8 @@ pub enum RetVal {
     Zero,
     NonZero,
     Unknown,
+    /// The value of a local variable (`return ret;`), known along some paths.
+    Var(Sym),
 }
 
 impl FileFacts {

@@ -4,7 +4,7 @@
 
 use super::classes::ClassId;
 use super::witness::Chain;
-use crate::ir::{Base, LockRef, Span, Sym};
+use crate::ir::{Base, LockRef, RetVal, Span, Sym};
 use crate::model::Mode;
 use smallvec::SmallVec;
 
@@ -37,6 +37,8 @@ pub struct State {
     /// Caller's lock classes released on some path to here (union at joins):
     /// an acquisition after that may be a re-take, not a double lock.
     pub may_released: SmallVec<[ClassId; 2]>,
+    /// Locals known to be zero or non-zero here (`ret = -ENOMEM`, `locked = true`).
+    pub vars: SmallVec<[(Sym, RetVal); 2]>,
 }
 
 pub fn same_instance(a: &LockRef, b: &LockRef) -> bool {
@@ -50,7 +52,9 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before = (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len());
+        let before =
+            (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len(), self.vars.len());
+        self.vars.retain(|v| other.vars.contains(v));
         self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
@@ -59,7 +63,8 @@ impl State {
                 self.may_released.push(*c);
             }
         }
-        before != (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len())
+        before
+            != (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len(), self.vars.len())
     }
 
     pub fn add(&mut self, lock: HeldLock) {
@@ -96,6 +101,18 @@ impl State {
                 self.released.push((class, lock.clone()));
                 self.may_released.push(class);
             }
+        }
+    }
+
+    /// What is known of a local's value: `Zero`, `NonZero` or `Unknown`.
+    pub fn var(&self, var: Sym) -> RetVal {
+        self.vars.iter().find(|(v, _)| *v == var).map_or(RetVal::Unknown, |(_, k)| *k)
+    }
+
+    pub fn set_var(&mut self, var: Sym, value: RetVal) {
+        self.vars.retain(|(v, _)| *v != var);
+        if matches!(value, RetVal::Zero | RetVal::NonZero) && self.vars.len() < 8 {
+            self.vars.push((var, value));
         }
     }
 

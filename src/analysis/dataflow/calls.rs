@@ -155,7 +155,9 @@ impl<'a> Analyzer<'_, 'a> {
                 _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
             },
             Base::Global(_) => lock.clone(),
-            Base::Local(_) | Base::Unknown => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
+            Base::Local(_) | Base::Stack(_) | Base::Unknown => {
+                LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() }
+            }
         };
         // Through a parameter the caller names the object better: a callee's
         // `wait_queue_head::lock` is the caller's `foo_dev::wq.lock`, as

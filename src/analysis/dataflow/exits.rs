@@ -42,7 +42,10 @@ impl ExitShape {
 }
 impl Analyzer<'_, '_> {
     pub(super) fn finish(self) -> Outcome {
-        let exported = |s: &State| -> Vec<HeldLock> { s.held.iter().filter(|h| h.exported).cloned().collect() };
+        // A lock inside a stack object dies with the function: no caller sees it.
+        let exported = |s: &State| -> Vec<HeldLock> {
+            s.held.iter().filter(|h| h.exported && !matches!(h.lock.base, Base::Stack(_))).cloned().collect()
+        };
         let intersect = |sets: &mut dyn Iterator<Item = Vec<HeldLock>>| -> Vec<HeldLock> {
             let mut acc: Option<Vec<HeldLock>> = None;
             for set in sets {
@@ -134,7 +137,11 @@ impl Analyzer<'_, '_> {
             may_release_if_zero,
         };
         apply_annotations(self.ctx, self.def, &mut summary);
-        Outcome { summary, observations: self.observations, exit_shape }
+        let mut observations = self.observations;
+        // A tail run once per incoming edge may observe the same thing twice.
+        let mut seen = rustc_hash::FxHashSet::default();
+        observations.retain(|o| seen.insert(observation_key(o)));
+        Outcome { summary, observations, exit_shape }
     }
 }
 
@@ -178,5 +185,12 @@ fn exportable(lock: &LockRef) -> LockRef {
     match lock.base {
         Base::Param(_) | Base::Global(_) => lock.clone(),
         _ => LockRef { base: Base::Unknown, base_ty: None, path: lock.path.clone() },
+    }
+}
+
+fn observation_key(o: &Observation) -> (u8, u32, ClassId) {
+    match o {
+        Observation::FaultWhileHeld { held, site, .. } => (0, site.start, held.class),
+        Observation::AcquireWhileHeld { held, site, .. } => (1, site.start, held.class),
     }
 }

@@ -222,6 +222,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         self.primitive(state, prim, sym, lock.as_ref(), *span, false);
                     }
                 }
+                Event::SetVar { var, value } => state.set_var(*var, *value),
                 Event::GuardExit { guard, lock, .. } => {
                     if let Some((
                         _,
@@ -427,6 +428,30 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     /// Successor blocks with the state on each edge; a trylock's (or a
     /// trylock-style helper's) lock is added on its success edge only.
     fn successors(&mut self, b: BlockId, state: State) -> SmallVec<[(BlockId, State); 2]> {
+        let mut out = self.edges(b, state);
+        // `out: return ret;` joins paths that differ in `ret`: run such a short
+        // tail once per incoming edge instead of merging, so each path's
+        // value of `ret` reaches the exit with its own locks.
+        out.retain(|(succ, edge)| {
+            if !self.is_var_return_tail(*succ) {
+                return true;
+            }
+            if self.record {
+                let mut st = edge.clone();
+                self.transfer_block(*succ, &mut st);
+                let _ = self.edges(*succ, st);
+            }
+            false
+        });
+        out
+    }
+
+    fn is_var_return_tail(&self, b: BlockId) -> bool {
+        let block = &self.def.func.blocks[b as usize];
+        matches!(block.term, Terminator::Return(RetVal::Var(_))) && block.events.len() <= 8
+    }
+
+    fn edges(&mut self, b: BlockId, state: State) -> SmallVec<[(BlockId, State); 2]> {
         let def = self.def;
         let mut out = SmallVec::new();
         match &def.func.blocks[b as usize].term {
@@ -438,7 +463,11 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Terminator::Return(v) => {
                 if self.record {
-                    self.exits.push((*v, state));
+                    let v = match *v {
+                        RetVal::Var(var) => state.var(var),
+                        other => other,
+                    };
+                    self.exits.push((v, state));
                 }
             }
             Terminator::Unreachable => {}
@@ -458,6 +487,20 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     out.push((*then, then_state));
                     out.push((*otherwise, else_state));
                 }
+                // A local of known value takes one edge; otherwise each edge
+                // learns the value.
+                Cond::Var(var) => match state.var(var) {
+                    RetVal::Zero => out.push((*otherwise, state)),
+                    RetVal::NonZero => out.push((*then, state)),
+                    _ => {
+                        let mut then_state = state.clone();
+                        then_state.set_var(var, RetVal::NonZero);
+                        let mut else_state = state;
+                        else_state.set_var(var, RetVal::Zero);
+                        out.push((*then, then_state));
+                        out.push((*otherwise, else_state));
+                    }
+                },
                 _ => {
                     out.push((*then, state.clone()));
                     out.push((*otherwise, state));

@@ -75,6 +75,9 @@ impl BodyBuilder<'_> {
                     Cond::CallResult { block, event }
                 } else if let Some(i) = if self.local_shadowing(sym) { None } else { self.param_index(sym) } {
                     Cond::Param(i)
+                } else if self.local_shadowing(sym) {
+                    // Only locals: a global may change in any call.
+                    Cond::Var(sym)
                 } else {
                     Cond::Opaque
                 };
@@ -99,7 +102,7 @@ impl BodyBuilder<'_> {
     }
 
     pub(super) fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
-        self.locals.iter().flatten().any(|(s, _)| *s == sym)
+        self.locals.iter().flatten().any(|l| l.name == sym)
     }
 
     pub(super) fn param_index(&self, sym: crate::ir::Sym) -> Option<u8> {

@@ -1,9 +1,9 @@
 //! Expressions: calls in evaluation order, arguments, lock expressions, and
 //! what can be recovered from regions tree-sitter could not parse.
 
-use super::{parse_int, BodyBuilder};
+use super::{parse_int, ret_val, BodyBuilder};
 use crate::extract::syntax::{op_text, strip_parens, text};
-use crate::ir::{Arg, Base, Call, Callee, Event, LockRef, Seg};
+use crate::ir::{Arg, Base, Call, Callee, Event, LockRef, RetVal, Seg};
 use smallvec::SmallVec;
 use tree_sitter::Node;
 
@@ -80,9 +80,13 @@ impl BodyBuilder<'_> {
         let mut stack: Vec<(Node, bool)> = vec![(node, false)];
         while let Some((n, visited)) = stack.pop() {
             if visited {
-                if n.kind() == "call_expression" {
-                    let call = self.make_call(n);
-                    self.push_event(Event::Call(call));
+                match n.kind() {
+                    "call_expression" => {
+                        let call = self.make_call(n);
+                        self.push_event(Event::Call(call));
+                    }
+                    "assignment_expression" | "update_expression" | "pointer_expression" => self.set_var(n),
+                    _ => {}
                 }
                 continue;
             }
@@ -99,6 +103,29 @@ impl BodyBuilder<'_> {
                 stack.push((child, false));
             }
         }
+    }
+
+    /// Records what an assignment does to a local's known value: `ret = 0`
+    /// sets it; `ret = f()`, `ret++`, `&ret` make it unknown.
+    fn set_var(&mut self, n: Node) {
+        let (target, value) = match n.kind() {
+            "assignment_expression" => {
+                let simple = op_text(n, self.src) == "=";
+                let value = match n.child_by_field_name("right") {
+                    Some(r) if simple => ret_val(r, self.src),
+                    _ => RetVal::Unknown,
+                };
+                (n.child_by_field_name("left"), value)
+            }
+            "update_expression" => (n.child_by_field_name("argument"), RetVal::Unknown),
+            _ if op_text(n, self.src) == "&" => (n.child_by_field_name("argument"), RetVal::Unknown),
+            _ => return,
+        };
+        let Some(target) = target.map(strip_parens).filter(|t| t.kind() == "identifier") else { return };
+        let var = self.names.intern(text(target, self.src));
+        // Copying another variable's value is not tracked.
+        let value = if matches!(value, RetVal::Var(_)) { RetVal::Unknown } else { value };
+        self.push_event(Event::SetVar { var, value });
     }
 
     pub(super) fn make_call(&mut self, node: Node) -> Call {
@@ -168,8 +195,9 @@ impl BodyBuilder<'_> {
 
     pub(super) fn resolve(&self, sym: crate::ir::Sym) -> (Base, Option<crate::ir::Sym>) {
         for scope in self.locals.iter().rev() {
-            if let Some((_, ty)) = scope.iter().rev().find(|(s, _)| *s == sym) {
-                return (Base::Local(sym), *ty);
+            if let Some(local) = scope.iter().rev().find(|l| l.name == sym) {
+                let base = if local.on_stack { Base::Stack(sym) } else { Base::Local(sym) };
+                return (base, local.ty);
             }
         }
         if let Some(i) = self.param_index(sym) {

@@ -25,7 +25,7 @@ pub(crate) struct BodyBuilder<'a> {
     cur: BlockId,
     params: Vec<Param>,
     /// Declared locals per open scope, innermost last.
-    locals: Vec<Vec<(crate::ir::Sym, Option<crate::ir::Sym>)>>,
+    locals: Vec<Vec<Local>>,
     /// Guards entered per open scope, innermost last.
     guards: Vec<Vec<(crate::ir::Sym, Option<LockRef>)>>,
     loops: Vec<Jump>,
@@ -34,6 +34,15 @@ pub(crate) struct BodyBuilder<'a> {
     call_vars: FxHashMap<crate::ir::Sym, (BlockId, u32)>,
     depth: u32,
     pub(crate) flattened: bool,
+}
+
+/// A declared local: name, struct/typedef type, and whether it is a struct
+/// object on the stack (not a pointer).
+#[derive(Clone, Copy)]
+pub(super) struct Local {
+    pub(super) name: crate::ir::Sym,
+    pub(super) ty: Option<crate::ir::Sym>,
+    pub(super) on_stack: bool,
 }
 
 /// Where `break` and `continue` go, and how many scopes they leave.
@@ -344,8 +353,12 @@ impl<'a> BodyBuilder<'a> {
                 continue;
             };
             let sym = self.names.intern(text(name_node, self.src));
+            let value_kind = value.map_or(RetVal::Unknown, |v| ret_val(v, self.src));
+            self.push_event(Event::SetVar { var: sym, value: value_kind });
+            // `struct foo f;` (not `struct foo *f`, not `struct foo f[]`) lives on the stack.
+            let on_stack = ty.is_some() && target.is_some_and(|t| t.kind() == "identifier");
             if let Some(scope) = self.locals.last_mut() {
-                scope.push((sym, ty));
+                scope.push(Local { name: sym, ty, on_stack });
             }
             self.remember_call_var(Some(name_node), value);
         }
@@ -513,7 +526,12 @@ impl<'a> BodyBuilder<'a> {
             }
         }
         self.emit_expr(value);
-        let ret = ret_val(value, self.src);
+        let ret = match strip_parens(value) {
+            v if v.kind() == "identifier" && text(v, self.src) != "NULL" => {
+                RetVal::Var(self.names.intern(text(v, self.src)))
+            }
+            _ => ret_val(value, self.src),
+        };
         self.exit_guards_above(0);
         self.finish(Terminator::Return(ret));
         self.dead();
@@ -569,7 +587,7 @@ fn macro_block_header(node: Node) -> Option<Node> {
     (missing_semi && call.kind() == "call_expression").then_some(call)
 }
 
-fn ret_val(node: Node, src: &[u8]) -> RetVal {
+pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
     let node = strip_parens(node);
     match node.kind() {
         "number_literal" => match parse_int(text(node, src)) {
