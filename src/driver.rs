@@ -28,6 +28,15 @@ pub struct Summary {
     pub skipped_files: usize,
 }
 
+/// Where the time went and how big things were, for `--stats`.
+#[derive(Debug, Default, Clone)]
+pub struct Stats {
+    pub phases: Vec<(&'static str, std::time::Duration)>,
+    pub call_edges: usize,
+    pub unresolved_calls: usize,
+    pub lock_classes: usize,
+}
+
 pub struct Report {
     pub findings: Vec<Finding>,
     pub files: Vec<SourceFile>,
@@ -37,6 +46,7 @@ pub struct Report {
     pub summary: Summary,
     /// Nothing usable was given (every input missing or skipped).
     pub nothing_usable: bool,
+    pub stats: Stats,
 }
 
 /// Why a file was not analysed, or what is odd about it.
@@ -46,7 +56,15 @@ enum Loaded {
 }
 
 pub fn run(model: &Model, opts: &Options) -> Report {
+    let mut stats = Stats::default();
+    let mut clock = std::time::Instant::now();
+    let mut lap = |stats: &mut Stats, name: &'static str| {
+        let now = std::time::Instant::now();
+        stats.phases.push((name, now - clock));
+        clock = now;
+    };
     let found = discover::discover(&opts.paths, opts.tree_context);
+    lap(&mut stats, "discover");
     let mut problems = found.problems.clone();
     for m in &found.missing {
         problems.push(format!("{}: no such file or directory", m.display()));
@@ -92,15 +110,22 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         }
     }
     let nothing_usable = summary.files == 0;
+    lap(&mut stats, "parse+extract");
     let prog = Program::build(model, inputs);
+    lap(&mut stats, "index");
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
     let analysis = analysis::analyze(&prog, model, &reported);
+    lap(&mut stats, "analysis");
     let mut findings = checks::run(&prog, model, &analysis);
     sort_findings(&mut findings, &prog.files);
+    lap(&mut stats, "checks");
+    stats.call_edges = analysis.stats.call_edges;
+    stats.unresolved_calls = analysis.stats.unresolved_calls;
+    stats.lock_classes = analysis.classes.count();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
-    Report { findings, files: prog.files, problems, missing: found.missing, summary, nothing_usable }
+    Report { findings, files: prog.files, problems, missing: found.missing, summary, nothing_usable, stats }
 }
 
 fn new_parser() -> tree_sitter::Parser {
