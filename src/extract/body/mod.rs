@@ -124,11 +124,14 @@ impl<'a> BodyBuilder<'a> {
         }
     }
 
+    /// Where the last call of the current block is (a `SetVar` for the
+    /// assignment of its result may follow it).
     pub(super) fn last_event_pos(&self) -> Option<(BlockId, u32)> {
         let block = self.blocks.get(self.cur as usize)?;
-        let n = block.events.len();
-        (n > 0).then(|| (self.cur, (n - 1) as u32))
+        let i = block.events.iter().rposition(|e| matches!(e, Event::Call(_)))?;
+        Some((self.cur, i as u32))
     }
+
 
     // ---- statements -------------------------------------------------------
 
