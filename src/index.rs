@@ -73,6 +73,8 @@ pub struct Program {
     /// Identifier → struct type, from the model (`current` → `task_struct`).
     types: FxHashMap<Sym, Sym>,
     primitives: FxHashSet<Sym>,
+    /// Outer paths given their own lockdep class (`lockdep_set_class()`).
+    own_classes: FxHashSet<String>,
 }
 
 impl Program {
@@ -90,6 +92,7 @@ impl Program {
             guards: FxHashMap::default(),
             types: FxHashMap::default(),
             primitives: FxHashSet::default(),
+            own_classes: FxHashSet::default(),
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
@@ -143,7 +146,26 @@ impl Program {
             prog.structs.entry(s).or_default().entry(f).or_insert(Some(t));
         }
         prog.names = names;
+        prog.collect_own_classes(model);
         prog
+    }
+
+    /// Lock paths whose class `lockdep_set_class()` (a `set-class` primitive)
+    /// replaces: they keep their full path as their class name.
+    fn collect_own_classes(&mut self, model: &Model) {
+        let mut own = FxHashSet::default();
+        for def in &self.funcs {
+            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
+                let Event::Call(call) = event else { continue };
+                let crate::ir::Callee::Named(callee) = call.callee else { continue };
+                let Some(Primitive::SetClass(p)) = model.primitive(self.name(callee)) else { continue };
+                let Some(Arg::Path(lock, _)) = p.arg.and_then(|i| call.args.get(i as usize)) else { continue };
+                if let (_, Some(outer)) = self.class_names(lock, def.file) {
+                    own.insert(outer);
+                }
+            }
+        }
+        self.own_classes = own;
     }
 
     pub fn name(&self, sym: Sym) -> &str {
@@ -212,6 +234,16 @@ impl Program {
     /// index; globals are named by name (file-scoped when static). The bool
     /// is true when the class is weak (the root type is unknown).
     pub fn class_name(&self, lock: &LockRef, file: FileId) -> (String, bool) {
+        let (inner, outer) = self.class_names(lock, file);
+        match outer {
+            Some(outer) if self.own_classes.contains(&outer) => (outer, false),
+            _ => inner,
+        }
+    }
+
+    /// The class anchored at the innermost named struct, and the path
+    /// anchored only at `->` (for classes set by `lockdep_set_class()`).
+    fn class_names(&self, lock: &LockRef, file: FileId) -> ((String, bool), Option<String>) {
         let mut cur_ty: Option<Sym> = None;
         let mut root: Option<String> = None;
         let mut path: Vec<&str> = Vec::new();
@@ -235,30 +267,46 @@ impl Program {
                     cur_ty = Some(self.resolve_type(t));
                     root = cur_ty.map(|t| self.name(t).to_string());
                 } else if self.statics.contains(&(file, g)) {
-                    root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
-                    return self.finish_global(root, lock, 0);
+                    let root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
+                    return (self.finish_global(root, lock, 0), None);
                 } else {
-                    root = Some(self.name(g).to_string());
-                    return self.finish_global(root, lock, 0);
+                    let root = Some(self.name(g).to_string());
+                    return (self.finish_global(root, lock, 0), None);
                 }
             }
             Base::Unknown => {}
         }
+        // The same walk anchored only at `->`: `perf_cpu_context::ctx.lock`,
+        // the name a lockdep_set_class() on that path gives its own class.
+        let mut outer_root = root.clone();
+        let mut outer_path: Vec<&str> = path.clone();
         for seg in &lock.path {
             if seg.arrow {
-                root = cur_ty.map(|t| self.name(t).to_string());
+                outer_root = cur_ty.map(|t| self.name(t).to_string());
+                outer_path.clear();
+            }
+            outer_path.push(self.name(seg.field));
+            // The class is anchored at the innermost named struct that holds
+            // the field, as lockdep keys a lock where that struct initialises
+            // it: `pgdat->__lruvec.lru_lock` is `lruvec::lru_lock`, the lock a
+            // `struct lruvec *` reaches. Through an unknown (or anonymous)
+            // type the path continues: `T::a.b`.
+            let named = cur_ty.filter(|t| !self.name(*t).contains('.'));
+            if seg.arrow || named.is_some() {
+                root = named.map(|t| self.name(t).to_string());
                 path.clear();
             }
             path.push(self.name(seg.field));
             cur_ty = cur_ty.and_then(|t| self.field_type(t, seg.field));
         }
+        let outer = outer_root.filter(|_| !outer_path.is_empty()).map(|r| format!("{r}::{}", outer_path.join(".")));
         let weak = root.is_none();
         let root = root.unwrap_or_else(|| "?".to_string());
         if path.is_empty() {
             // A bare `spinlock_t *lock` parameter: its class is whatever the caller passed.
-            return (root, true);
+            return ((root, true), outer);
         }
-        (format!("{root}::{}", path.join(".")), weak)
+        ((format!("{root}::{}", path.join(".")), weak), outer)
     }
 
     /// A global struct object: `&foo.lock` is `foo.lock`, until a `->`.

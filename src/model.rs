@@ -44,6 +44,8 @@ pub enum Primitive {
     /// Never blocks, and holds the lock when it returns 0 (`down_trylock`).
     TryLockIfZero(LockPrim),
     Release(LockPrim),
+    /// Gives the lock its own lockdep class (`lockdep_set_class()`).
+    SetClass(LockPrim),
     /// May drop the lock (and retake it): afterwards it is not known to be
     /// held. GUP's `int *locked` protocol, `VM_FAULT_RETRY`.
     MayRelease(LockPrim),
@@ -229,6 +231,7 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         "trylock-zero" => Ok(Primitive::TryLockIfZero(lock)),
         "release" => Ok(Primitive::Release(lock)),
         "may-release" => Ok(Primitive::MayRelease(lock)),
+        "set-class" => Ok(Primitive::SetClass(lock)),
         "assert-held" => Ok(Primitive::AssertHeld(lock)),
         other => Err(format!("unknown effect `{other}`")),
     }

@@ -335,7 +335,11 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),
             Primitive::PagefaultEnable => state.pagefault_disabled = state.pagefault_disabled.saturating_sub(1),
-            Primitive::TryLock(_) | Primitive::TryLockIfZero(_) | Primitive::NoFault | Primitive::Neutral => {}
+            Primitive::TryLock(_)
+            | Primitive::TryLockIfZero(_)
+            | Primitive::SetClass(_)
+            | Primitive::NoFault
+            | Primitive::Neutral => {}
         }
     }
 

@@ -132,7 +132,6 @@ impl<'a> BodyBuilder<'a> {
         Some((self.cur, i as u32))
     }
 
-
     // ---- statements -------------------------------------------------------
 
     pub(super) fn stmt(&mut self, node: Node) {
