@@ -230,9 +230,12 @@ impl Program {
     }
 
     /// The lockdep-style class of a lock expression written in `file`:
-    /// `p->a.b` with `p` a `struct T *` is `T::a.b`; `->` follows the type
-    /// index; globals are named by name (file-scoped when static). The bool
-    /// is true when the class is weak (the root type is unknown).
+    /// `p->lock` with `p` a `struct T *` is `T::lock`; fields follow the type
+    /// index, and the class is anchored at the innermost named struct holding
+    /// the lock (`p->a.b` is `A::b` when `a` is a `struct A`, `T::a.b` when its
+    /// type is unknown); a path given its own class by `lockdep_set_class()`
+    /// keeps its full name; globals are named by name (file-scoped when
+    /// static). The bool is true when the class is weak (root type unknown).
     pub fn class_name(&self, lock: &LockRef, file: FileId) -> (String, bool) {
         let (inner, outer) = self.class_names(lock, file);
         match outer {
