@@ -17,6 +17,9 @@ pub struct HeldLock {
     /// Readers of this kind may nest (`rwlock_t`, rcu).
     pub recursive_read: bool,
     pub trylock: bool,
+    /// Taken with a nesting annotation (`inode_lock_nested(dir, I_MUTEX_PARENT)`):
+    /// a lockdep subclass of its own, so another object of the class may follow.
+    pub nested: bool,
     /// Where it was taken in this function.
     pub site: Span,
     /// The primitive or helper called at `site`.

@@ -206,7 +206,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         via: Option<Chain>,
         exported: bool,
     ) -> HeldLock {
-        HeldLock { class, lock, mode, recursive_read, trylock, site, taker, via, exported }
+        HeldLock { class, lock, mode, recursive_read, trylock, nested: false, site, taker, via, exported }
     }
 
     fn transfer_block(&mut self, b: BlockId, state: &mut State) {
@@ -300,7 +300,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     });
                 }
                 if !(tested && matches!(prim, Primitive::AcquireIfZero(_))) {
-                    state.add(self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true));
+                    let mut held = self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true);
+                    held.nested = p.nested;
+                    state.add(held);
                 }
             }
             Primitive::Release(p) | Primitive::MayRelease(p) => {
@@ -411,6 +413,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 continue;
             }
             let same = same_instance(&held.lock, lock);
+            if held.nested && !same {
+                continue;
+            }
             if (self.ctx.classes.is_weak(class) || self.ctx.classes.is_per_object(class)) && !same {
                 continue;
             }
