@@ -5,7 +5,7 @@
 //! Architecture invariant: the index is built once, after every file is
 //! extracted, and is read-only afterwards.
 
-use crate::ir::{Arg, Base, Event, FileFacts, Function, Interner, LockRef, Sym};
+use crate::ir::{Arg, Base, Event, FileFacts, Function, Interner, LockRef, Seg, Sym};
 use crate::model::{Model, Primitive};
 use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
@@ -69,7 +69,7 @@ pub struct Program {
     /// Types of global objects: per file for statics, else under `None`.
     global_types: FxHashMap<(Option<FileId>, Sym), Sym>,
     /// Guard name → primitive, from the model and from `DEFINE_GUARD` in the sources.
-    pub guards: FxHashMap<Sym, Sym>,
+    pub guards: FxHashMap<Sym, (Sym, SmallVec<[Seg; 2]>)>,
     /// Identifier → struct type, from the model (`current` → `task_struct`).
     types: FxHashMap<Sym, Sym>,
     primitives: FxHashSet<Sym>,
@@ -96,7 +96,7 @@ impl Program {
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
-            prog.guards.insert(g, p);
+            prog.guards.insert(g, (p, SmallVec::new()));
         }
         for (ident, ty) in &model.types {
             let (i, t) = (names.intern(ident), names.intern(ty));
@@ -125,9 +125,10 @@ impl Program {
                 let scope = facts.static_globals.contains(&name).then_some(file_id);
                 prog.global_types.entry((scope, g(name))).or_insert(g(ty));
             }
-            for (guard, prim) in facts.guards {
+            for guard in facts.guards {
                 // The model's own guard table wins over what the tree defines.
-                prog.guards.entry(g(guard)).or_insert(g(prim));
+                let path = guard.field_path.iter().map(|s| Seg { field: g(s.field), arrow: s.arrow }).collect();
+                prog.guards.entry(g(guard.name)).or_insert((g(guard.primitive), path));
             }
             for mut func in facts.functions {
                 remap_function(&mut func, &g);

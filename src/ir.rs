@@ -34,8 +34,8 @@ pub struct FileFacts {
     /// Global objects of struct type, `static struct hash_bucket tbl[N];` as
     /// (tbl, hash_bucket), so `&tbl[i].lock` is `hash_bucket::lock`.
     pub global_types: Vec<(Sym, Sym)>,
-    /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` as (name, lock callee).
-    pub guards: Vec<(Sym, Sym)>,
+    /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` and friends.
+    pub guards: Vec<GuardDef>,
     /// Things the extractor skipped or could not understand, one line each.
     pub problems: Vec<String>,
     /// Byte offset of each line start, for turning spans into line:column.
@@ -241,4 +241,14 @@ impl Interner {
     pub fn into_list(self) -> Vec<Box<str>> {
         self.list
     }
+}
+
+/// A guard class: `guard(name)(x)` calls `primitive` on `x` followed by
+/// `field_path` (`DEFINE_GUARD(dev, struct dev *, mutex_lock(&_T->lock), ..)`
+/// locks `x->lock`).
+#[derive(Debug, Clone)]
+pub struct GuardDef {
+    pub name: Sym,
+    pub primitive: Sym,
+    pub field_path: SmallVec<[Seg; 2]>,
 }

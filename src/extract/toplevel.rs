@@ -7,7 +7,7 @@ use super::body::BodyBuilder;
 use super::macros::MacroDef;
 use super::syntax::{declarator_name, has_storage_static, text, type_name};
 use crate::ir::Interner;
-use crate::ir::{Annotation, Base, FileFacts, Function, LockRef, Param, Seg, StructDef};
+use crate::ir::{Annotation, Base, FileFacts, Function, GuardDef, LockRef, Param, Seg, StructDef};
 use smallvec::SmallVec;
 use tree_sitter::Node;
 
@@ -391,8 +391,27 @@ pub(crate) fn scan_guards(src: &[u8], names: &mut Interner, facts: &mut FileFact
         if callee.is_empty() || guard_name.contains(|c: char| !(c.is_alphanumeric() || c == '_')) {
             continue;
         }
-        let (g, c) = (names.intern(&guard_name), names.intern(&callee));
-        facts.guards.push((g, c));
+        // DEFINE_GUARD's `_T` is the guarded value itself: `mutex_lock(&_T->lock)`
+        // locks a field of it. DEFINE_LOCK_GUARD_*'s `_T->lock` is the value.
+        let mut field_path: SmallVec<[Seg; 2]> = SmallVec::new();
+        if macro_name.starts_with("DEFINE_GUARD") {
+            let inner = lock.trim()[callee.len()..].trim().trim_start_matches('(');
+            let inner = inner.split([',', ')']).next().unwrap_or("");
+            let inner: String = inner.chars().filter(|c| !c.is_whitespace() && *c != '&' && *c != '(').collect();
+            if let Some(rest) = inner.strip_prefix("_T") {
+                for (i, part) in rest.split("->").enumerate() {
+                    for (j, field) in part.split('.').enumerate() {
+                        if field.is_empty() {
+                            continue;
+                        }
+                        let arrow = i > 0 && j == 0;
+                        field_path.push(Seg { field: names.intern(field), arrow });
+                    }
+                }
+            }
+        }
+        let (name, primitive) = (names.intern(&guard_name), names.intern(&callee));
+        facts.guards.push(GuardDef { name, primitive, field_path });
     }
 }
 

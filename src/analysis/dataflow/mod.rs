@@ -218,7 +218,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     self.call(state, call, tested);
                 }
                 Event::GuardEnter { guard, lock, span } => {
-                    if let Some((sym, prim)) = self.guard_primitive(*guard) {
+                    if let Some((sym, prim, lock)) = self.guard_primitive(*guard, lock.as_ref()) {
                         self.primitive(state, prim, sym, lock.as_ref(), *span, false);
                     }
                 }
@@ -230,7 +230,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         | Primitive::AcquireIfZero(p)
                         | Primitive::TryLock(p)
                         | Primitive::TryLockIfZero(p),
-                    )) = self.guard_primitive(*guard)
+                        lock,
+                    )) = self.guard_primitive(*guard, lock.as_ref())
                     {
                         let (class, lock) = self.class_of(Some(p), lock.as_ref());
                         state.release(class, &lock);
@@ -240,11 +241,18 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
     }
 
-    fn guard_primitive(&self, guard: Sym) -> Option<(Sym, &'a Primitive)> {
+    /// The primitive a guard calls, and the lock it calls it on: the guarded
+    /// value followed by the guard's field path.
+    fn guard_primitive(&self, guard: Sym, lock: Option<&LockRef>) -> Option<(Sym, &'a Primitive, Option<LockRef>)> {
         let prog: &'a Program = self.ctx.prog;
         let model: &'a Model = self.ctx.model;
-        let prim_sym = *prog.guards.get(&guard)?;
-        Some((prim_sym, prog.primitive(model, prim_sym)?))
+        let (prim_sym, path) = prog.guards.get(&guard)?;
+        let lock = lock.map(|l| {
+            let mut l = l.clone();
+            l.path.extend(path.iter().copied());
+            l
+        });
+        Some((*prim_sym, prog.primitive(model, *prim_sym)?, lock))
     }
 
     fn class_of(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
