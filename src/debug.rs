@@ -57,6 +57,7 @@ pub fn dump(facts: &FileFacts) -> String {
                     writeln!(out, "    if {cond:?} then b{then} else b{otherwise}")
                 }
                 Terminator::Switch(ts) => writeln!(out, "    switch {ts:?}"),
+                Terminator::Return(crate::ir::RetVal::Var(v)) => writeln!(out, "    return {}", facts.name(*v)),
                 Terminator::Return(v) => writeln!(out, "    return {v:?}"),
                 Terminator::Unreachable => writeln!(out, "    unreachable"),
             };

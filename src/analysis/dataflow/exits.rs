@@ -159,7 +159,10 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                     .chain(&summary.acquires_if_nonzero)
                     .chain(&summary.acquires_if_zero)
                     .any(|e| e.class == class);
-                if !known {
+                // An annotation naming a path the type index cannot follow
+                // (`timer->base->lock`) says no more than the body already did.
+                let body_acquires = !summary.exit_acquires.is_empty() || !summary.acquires_if_nonzero.is_empty();
+                if !known && !(weak && body_acquires) {
                     summary.exit_acquires.push(ExitLock {
                         class,
                         lock: exportable(&ann.lock),
@@ -171,7 +174,9 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                 }
             }
             AnnotationKind::Releases => {
-                if !summary.exit_releases.iter().any(|(c, _)| *c == class) {
+                if !summary.exit_releases.iter().any(|(c, _)| *c == class)
+                    && !(weak && !summary.exit_releases.is_empty())
+                {
                     summary.exit_releases.push((class, exportable(&ann.lock)));
                 }
             }
