@@ -66,9 +66,15 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
     let context =
         if s.context_files > 0 { format!(" (+{} tree-context files)", s.context_files) } else { String::new() };
     let skipped = if s.skipped_files > 0 { format!(", {} skipped", s.skipped_files) } else { String::new() };
+    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
     writeln!(
         out,
-        "lockpath: {} errors, {} warnings in {} files{}{}, {} functions",
-        s.errors, s.warnings, s.files, context, skipped, s.functions
+        "lockpath: {}, {} in {}{}{}, {}",
+        plural(s.errors, "error"),
+        plural(s.warnings, "warning"),
+        plural(s.files, "file"),
+        context,
+        skipped,
+        plural(s.functions, "function")
     )
 }
