@@ -162,7 +162,7 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                 // An annotation naming a path the type index cannot follow
                 // (`timer->base->lock`) says no more than the body already did.
                 let body_acquires = !summary.exit_acquires.is_empty() || !summary.acquires_if_nonzero.is_empty();
-                if !known && !(weak && body_acquires) {
+                if !(known || weak && body_acquires) {
                     summary.exit_acquires.push(ExitLock {
                         class,
                         lock: exportable(&ann.lock),
