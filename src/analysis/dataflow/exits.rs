@@ -174,9 +174,9 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                 }
             }
             AnnotationKind::Releases => {
-                if !summary.exit_releases.iter().any(|(c, _)| *c == class)
-                    && !(weak && !summary.exit_releases.is_empty())
-                {
+                let known = summary.exit_releases.iter().any(|(c, _)| *c == class);
+                let body_releases = !summary.exit_releases.is_empty();
+                if !(known || weak && body_releases) {
                     summary.exit_releases.push((class, exportable(&ann.lock)));
                 }
             }
