@@ -248,7 +248,7 @@ mod tests {
 
     #[test]
     fn builtin_model_loads_and_knows_the_seed_primitives() {
-        let model = Model::builtin().expect("built-in model parses");
+        let model = Model::builtin().expect("built-in model parses"); // ok: test
         assert!(matches!(model.primitive("mmap_read_trylock"), Some(Primitive::TryLock(_))));
         assert!(matches!(model.primitive("get_user"), Some(Primitive::Fault)));
         assert!(matches!(model.primitive("mutex_lock"), Some(Primitive::Acquire(_))));

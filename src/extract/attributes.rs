@@ -120,7 +120,7 @@ mod tests {
         let src = b"phys_addr_t __init_memblock f(void) __must_hold(&l->lock) __section(\".x\") {}";
         let (out, found) = attrs.blank(src);
         assert_eq!(out.len(), src.len());
-        let text = String::from_utf8(out).expect("ascii");
+        let text = String::from_utf8(out).expect("ascii"); // ok: test
         assert!(text.starts_with("phys_addr_t                 f(void)"));
         assert!(!text.contains("__section") && !text.contains("__must_hold"));
         assert_eq!(found.len(), 1);
