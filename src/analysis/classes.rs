@@ -10,7 +10,6 @@ pub struct Classes {
     map: FxHashMap<String, ClassId>,
     names: Vec<String>,
     weak: Vec<bool>,
-    atomic: Vec<bool>,
     per_object: Vec<bool>,
 }
 
@@ -22,7 +21,6 @@ impl Classes {
         let id = ClassId(self.names.len() as u32);
         self.names.push(name.to_string());
         self.weak.push(weak);
-        self.atomic.push(false);
         self.per_object.push(false);
         self.map.insert(name.to_string(), id);
         id
@@ -38,13 +36,6 @@ impl Classes {
         self.weak.get(id.0 as usize).copied().unwrap_or(true)
     }
 
-    /// Remembers that this class is a spinning lock: holding it is atomic context.
-    pub fn mark_atomic(&mut self, id: ClassId) {
-        if let Some(a) = self.atomic.get_mut(id.0 as usize) {
-            *a = true;
-        }
-    }
-
     /// Remembers that objects of this class are told apart, not lumped.
     pub fn mark_per_object(&mut self, id: ClassId) {
         if let Some(a) = self.per_object.get_mut(id.0 as usize) {
@@ -54,10 +45,6 @@ impl Classes {
 
     pub fn is_per_object(&self, id: ClassId) -> bool {
         self.per_object.get(id.0 as usize).copied().unwrap_or(false)
-    }
-
-    pub fn is_atomic(&self, id: ClassId) -> bool {
-        self.atomic.get(id.0 as usize).copied().unwrap_or(false)
     }
 
     pub fn count(&self) -> usize {

@@ -20,6 +20,8 @@ pub struct HeldLock {
     /// Taken with a nesting annotation (`inode_lock_nested(dir, I_MUTEX_PARENT)`):
     /// a lockdep subclass of its own, so another object of the class may follow.
     pub nested: bool,
+    /// A spinning lock: holding it is atomic context.
+    pub atomic: bool,
     /// Where it was taken in this function.
     pub site: Span,
     /// The primitive or helper called at `site`.

@@ -35,6 +35,7 @@ pub struct ExitLock {
     pub mode: Mode,
     pub recursive_read: bool,
     pub trylock: bool,
+    pub atomic: bool,
     /// How the function took it, for the witness of a later finding.
     pub via: Option<Chain>,
 }

@@ -72,9 +72,12 @@ pub(crate) fn extract_macros(
         synth.push(b'(');
         let ps: Vec<String> = m.params.iter().map(|p| format!("long {p}")).collect();
         synth.extend_from_slice(ps.join(", ").as_bytes());
-        synth.extend_from_slice(b")\n{ ");
-        let body_at = synth.len();
         let body = src.get(m.body_start as usize..m.body_end as usize).unwrap_or_default();
+        // An expression macro's value is what it returns: `__cond_lock(l,
+        // _raw_trylock(l))` is a trylock wrapper only if its result reaches
+        // the caller's `if`.
+        synth.extend_from_slice(if is_expression(body) { b")\n{ return " } else { b")\n{ " });
+        let body_at = synth.len();
         let mut copy = body.to_vec();
         for i in 0..copy.len() {
             if copy[i] == b'\\' && matches!(copy.get(i + 1), Some(b'\n') | Some(b'\r')) {
@@ -127,4 +130,23 @@ pub(crate) fn extract_macros(
             blocks,
         });
     }
+}
+
+/// Whether a macro body is an expression rather than statements.
+fn is_expression(body: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(body);
+    let t = text.trim_start();
+    let starts_statement = ["do", "{", "if", "for", "while", "switch", "return", "goto", "break", "continue"]
+        .iter()
+        .any(|kw| t.starts_with(kw) && !t[kw.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'));
+    let mut depth = 0i32;
+    let top_level_semicolon = t.chars().any(|c| {
+        match c {
+            '(' | '{' | '[' => depth += 1,
+            ')' | '}' | ']' => depth -= 1,
+            _ => {}
+        }
+        c == ';' && depth == 0
+    });
+    !t.is_empty() && !starts_statement && !top_level_semicolon
 }

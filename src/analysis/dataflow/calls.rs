@@ -122,7 +122,7 @@ impl<'a> Analyzer<'_, 'a> {
 
     fn add_exit_lock(&mut self, state: &mut State, exit: &ExitLock, call: &Call, callee: Sym) {
         let (class, lock) = self.map_exit(exit.class, &exit.lock, call);
-        state.add(self.held(
+        let mut held = self.held(
             class,
             lock,
             exit.mode,
@@ -132,7 +132,9 @@ impl<'a> Analyzer<'_, 'a> {
             callee,
             exit.via.clone(),
             true,
-        ));
+        );
+        held.atomic = exit.atomic;
+        state.add(held);
     }
 
     /// A callee's lock in the caller's frame: `Param(0)->lock` becomes the
@@ -189,7 +191,8 @@ impl<'a> Analyzer<'_, 'a> {
                 };
                 let (class, lock) = self.class_of(Some(tl), lock_arg_of(tl, call));
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&tl.kind);
-                let held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
+                let mut held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
+                held.atomic = self.ctx.model.atomic_kinds.contains(&tl.kind);
                 if on_zero {
                     zero.add(held);
                 } else {

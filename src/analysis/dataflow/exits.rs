@@ -69,6 +69,7 @@ impl Analyzer<'_, '_> {
             lock: exportable(&h.lock),
             mode: h.mode,
             recursive_read: h.recursive_read,
+            atomic: h.atomic,
             trylock: h.trylock,
             via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
         };
@@ -168,6 +169,7 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                         lock: exportable(&ann.lock),
                         mode: crate::model::Mode::Exclusive,
                         recursive_read: false,
+                        atomic: false,
                         trylock: false,
                         via: None,
                     });

@@ -206,7 +206,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         via: Option<Chain>,
         exported: bool,
     ) -> HeldLock {
-        HeldLock { class, lock, mode, recursive_read, trylock, nested: false, site, taker, via, exported }
+        HeldLock {
+            class,
+            lock,
+            mode,
+            recursive_read,
+            trylock,
+            nested: false,
+            atomic: false,
+            site,
+            taker,
+            via,
+            exported,
+        }
     }
 
     fn transfer_block(&mut self, b: BlockId, state: &mut State) {
@@ -258,9 +270,6 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     fn class_of(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
         let (class, lock) = self.class_of_expr(prim, lock);
         if let Some(p) = prim {
-            if self.ctx.model.atomic_kinds.contains(&p.kind) {
-                self.ctx.classes.mark_atomic(class);
-            }
             if self.ctx.model.per_object_kinds.contains(&p.kind) {
                 self.ctx.classes.mark_per_object(class);
             }
@@ -310,6 +319,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 if !(tested && matches!(prim, Primitive::AcquireIfZero(_))) {
                     let mut held = self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true);
                     held.nested = p.nested;
+                    held.atomic = self.ctx.model.atomic_kinds.contains(&p.kind);
                     state.add(held);
                 }
             }
@@ -380,7 +390,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         // Under a spinlock a user fault does not enter the fault handler
         // (faulthandler_disabled() is true in atomic context): it fails with
         // -EFAULT instead. Sleeping there is another check's business.
-        if state.held.iter().any(|h| self.ctx.classes.is_atomic(h.class) && !released_before.contains(&h.class)) {
+        if state.held.iter().any(|h| h.atomic && !released_before.contains(&h.class)) {
             return;
         }
         for held in &state.held {
