@@ -68,6 +68,8 @@ pub struct Model {
     /// Kinds lockdep does not put in classes (the page lock): two different
     /// objects of such a class nesting is not "possible recursive locking".
     pub per_object_kinds: FxHashSet<String>,
+    /// Kinds whose inversions the primitive resolves itself (ww_mutex).
+    pub backoff_kinds: FxHashSet<String>,
     /// Classes the page-fault handler acquires, with their mode.
     pub fault_takes: Vec<(String, Mode)>,
     /// Guard name → the primitive it acquires with (`mutex` → `mutex_lock`).
@@ -144,6 +146,9 @@ impl Model {
                 "kind" => {
                     if fields.contains(&"recursive-read") {
                         self.recursive_read_kinds.insert(second.to_string());
+                    }
+                    if fields.contains(&"backoff") {
+                        self.backoff_kinds.insert(second.to_string());
                     }
                     if fields.contains(&"per-object") {
                         self.per_object_kinds.insert(second.to_string());

@@ -6,10 +6,35 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CHECKS: &[&str] = &["fault-under-lock", "double-lock", "conditional-locking"];
+const CHECKS: &[&str] = &["fault-under-lock", "double-lock", "conditional-locking", "lock-order-cycle"];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+/// (file, line, check) → count for a case: a `.c` file, or a directory of
+/// files checked together (a bug that spans files).
+fn expected_case(case: &Path) -> BTreeMap<(String, u32, String), u32> {
+    let files: Vec<PathBuf> = if case.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(case).expect("case dir").flatten().map(|e| e.path()).collect();
+        v.sort();
+        v
+    } else {
+        vec![case.to_path_buf()]
+    };
+    let mut out = BTreeMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("fixture is readable");
+        let name = file_name(&file);
+        for ((line, check), n) in expected(&text) {
+            *out.entry((name.clone(), line, check)).or_insert(0) += n;
+        }
+    }
+    out
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()
 }
 
 /// (line, check) → count, from `/* expect: check [check ...] */` marks.
@@ -35,12 +60,13 @@ pub fn run_lockpath(args: &[&str], path: &Path) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))
 }
 
-fn actual(report: &serde_json::Value) -> BTreeMap<(u32, String), u32> {
+fn actual(report: &serde_json::Value) -> BTreeMap<(String, u32, String), u32> {
     let mut out = BTreeMap::new();
     for f in report["findings"].as_array().into_iter().flatten() {
+        let file = file_name(Path::new(f["file"].as_str().unwrap_or("?")));
         let line = f["line"].as_u64().unwrap_or(0) as u32;
         let check = f["check"].as_str().unwrap_or("?").to_string();
-        *out.entry((line, check)).or_insert(0) += 1;
+        *out.entry((file, line, check)).or_insert(0) += 1;
     }
     out
 }
@@ -51,7 +77,7 @@ fn cases(check: &str) -> Vec<PathBuf> {
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()
         .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|e| e == "c"))
+        .filter(|p| p.is_dir() || p.extension().is_some_and(|e| e == "c"))
         .collect();
     out.sort();
     out
@@ -73,10 +99,9 @@ fn every_fixture_gets_exactly_its_expected_findings() {
         );
         for path in files {
             total += 1;
-            let text = std::fs::read_to_string(&path).expect("fixture is readable");
-            let want = expected(&text);
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            if name.starts_with("fires_") && !want.keys().any(|(_, c)| c == check) {
+            let want = expected_case(&path);
+            let name = file_name(&path);
+            if name.starts_with("fires_") && !want.keys().any(|(_, _, c)| c == check) {
                 failures.push(format!("{check}/{name}: a firing fixture has no `expect: {check}` mark"));
             }
             if name.starts_with("silent_") && !want.is_empty() {
@@ -89,7 +114,7 @@ fn every_fixture_gets_exactly_its_expected_findings() {
                 for (k, n) in &want {
                     let g = got.get(k).copied().unwrap_or(0);
                     if g < *n {
-                        diff.push_str(&format!("\n    missing: line {} {}", k.0, k.1));
+                        diff.push_str(&format!("\n    missing: {}:{} {}", k.0, k.1, k.2));
                     }
                 }
                 for (k, n) in &got {
@@ -99,10 +124,10 @@ fn every_fixture_gets_exactly_its_expected_findings() {
                             .as_array()
                             .into_iter()
                             .flatten()
-                            .find(|f| f["line"].as_u64() == Some(k.0 as u64) && f["check"].as_str() == Some(&k.1))
+                            .find(|f| f["line"].as_u64() == Some(k.1 as u64) && f["check"].as_str() == Some(&k.2))
                             .map(|f| f["message"].as_str().unwrap_or("").to_string())
                             .unwrap_or_default();
-                        diff.push_str(&format!("\n    extra:   line {} {} — {msg}", k.0, k.1));
+                        diff.push_str(&format!("\n    extra:   {}:{} {} — {msg}", k.0, k.1, k.2));
                     }
                 }
                 failures.push(format!("{check}/{name}:{diff}"));

@@ -11,6 +11,7 @@ pub struct Classes {
     names: Vec<String>,
     weak: Vec<bool>,
     per_object: Vec<bool>,
+    backoff: Vec<bool>,
 }
 
 impl Classes {
@@ -22,6 +23,7 @@ impl Classes {
         self.names.push(name.to_string());
         self.weak.push(weak);
         self.per_object.push(false);
+        self.backoff.push(false);
         self.map.insert(name.to_string(), id);
         id
     }
@@ -41,6 +43,17 @@ impl Classes {
         if let Some(a) = self.per_object.get_mut(id.0 as usize) {
             *a = true;
         }
+    }
+
+    /// Remembers that this class resolves inversions itself (ww_mutex).
+    pub fn mark_backoff(&mut self, id: ClassId) {
+        if let Some(a) = self.backoff.get_mut(id.0 as usize) {
+            *a = true;
+        }
+    }
+
+    pub fn is_backoff(&self, id: ClassId) -> bool {
+        self.backoff.get(id.0 as usize).copied().unwrap_or(false)
     }
 
     pub fn is_per_object(&self, id: ClassId) -> bool {

@@ -4,6 +4,7 @@
 pub mod conditional_locking;
 pub mod double_lock;
 pub mod fault_under_lock;
+pub mod lock_order_cycle;
 mod trace;
 
 use crate::analysis::dataflow::Observation;
@@ -21,7 +22,8 @@ pub struct CheckInfo {
 }
 
 /// Every check, once.
-pub const CHECKS: &[&CheckInfo] = &[&conditional_locking::INFO, &double_lock::INFO, &fault_under_lock::INFO];
+pub const CHECKS: &[&CheckInfo] =
+    &[&conditional_locking::INFO, &double_lock::INFO, &fault_under_lock::INFO, &lock_order_cycle::INFO];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {
     CHECKS.iter().copied().find(|c| c.id == id)
@@ -34,9 +36,11 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
         let finding = match obs {
             Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
             Observation::AcquireWhileHeld { .. } => double_lock::finding(prog, analysis, *func, obs),
+            Observation::Ordered { .. } => None,
         };
         out.extend(finding);
     }
+    out.extend(lock_order_cycle::findings(prog, analysis));
     for (func, cond) in &analysis.conditional {
         out.push(conditional_locking::finding(prog, analysis, *func, cond));
     }

@@ -195,9 +195,10 @@ fn exportable(lock: &LockRef) -> LockRef {
     }
 }
 
-fn observation_key(o: &Observation) -> (u8, u32, ClassId) {
+fn observation_key(o: &Observation) -> (u8, u32, ClassId, ClassId) {
     match o {
-        Observation::FaultWhileHeld { held, site, .. } => (0, site.start, held.class),
-        Observation::AcquireWhileHeld { held, site, .. } => (1, site.start, held.class),
+        Observation::FaultWhileHeld { held, site, .. } => (0, site.start, held.class, held.class),
+        Observation::AcquireWhileHeld { held, site, .. } => (1, site.start, held.class, held.class),
+        Observation::Ordered { held, class, site, .. } => (2, site.start, held.class, *class),
     }
 }

@@ -25,6 +25,9 @@ pub enum Observation {
     /// A user-memory access that may fault, directly (`chain` is None) or in
     /// the callee `callee` at `site`, while `held` is held.
     FaultWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain> },
+    /// `class` acquired (blocking) at `site`, directly or in `callee`, while
+    /// `held`, of another class, is held: the lock-order edge held → class.
+    Ordered { held: HeldLock, class: ClassId, site: Span, callee: Sym, chain: Option<Chain> },
     /// `class` acquired (blocking) at `site` while `held`, of the same class, is held.
     AcquireWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain>, same_instance: bool },
 }
@@ -273,6 +276,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             if self.ctx.model.per_object_kinds.contains(&p.kind) {
                 self.ctx.classes.mark_per_object(class);
             }
+            if self.ctx.model.backoff_kinds.contains(&p.kind) {
+                self.ctx.classes.mark_backoff(class);
+            }
         }
         (class, lock)
     }
@@ -393,6 +399,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         if state.held.iter().any(|h| h.atomic && !released_before.contains(&h.class)) {
             return;
         }
+        // A fault takes the fault handler's locks, for ordering too: what
+        // might_fault() tells lockdep.
+        for (name, _) in &self.ctx.model.fault_takes {
+            let class = self.ctx.classes.intern(name, false);
+            self.record_order(state, class, false, site, callee, chain, released_before);
+        }
         for held in &state.held {
             if released_before.contains(&held.class) {
                 continue;
@@ -409,6 +421,49 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
     }
 
+    /// Lock-order edges from every other strong class held here to `class`.
+    /// A lock taken with a nesting annotation is its class's subclass, as in
+    /// lockdep (`kmemleak_object::lock/1`).
+    #[allow(clippy::too_many_arguments)]
+    fn record_order(
+        &mut self,
+        state: &State,
+        class: ClassId,
+        nested: bool,
+        site: Span,
+        callee: Sym,
+        chain: Option<&Chain>,
+        released_before: &[ClassId],
+    ) {
+        if self.ctx.classes.is_weak(class) {
+            return;
+        }
+        let target = if nested { self.subclass(class) } else { class };
+        for held in &state.held {
+            if held.class == class || released_before.contains(&held.class) || self.ctx.classes.is_weak(held.class) {
+                continue;
+            }
+            let mut held = held.clone();
+            if held.nested {
+                held.class = self.subclass(held.class);
+            }
+            self.observations.push(Observation::Ordered { held, class: target, site, callee, chain: chain.cloned() });
+        }
+    }
+
+    fn subclass(&mut self, class: ClassId) -> ClassId {
+        let name = format!("{}/1", self.ctx.classes.name(class));
+        let weak = self.ctx.classes.is_weak(class);
+        let sub = self.ctx.classes.intern(&name, weak);
+        if self.ctx.classes.is_per_object(class) {
+            self.ctx.classes.mark_per_object(sub);
+        }
+        if self.ctx.classes.is_backoff(class) {
+            self.ctx.classes.mark_backoff(sub);
+        }
+        sub
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn check_acquire(
         &mut self,
@@ -423,7 +478,14 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         chain: Option<&Chain>,
         released_before: &[ClassId],
     ) {
-        if nested || released_before.contains(&class) {
+        if released_before.contains(&class) {
+            return;
+        }
+        // A reader that never waits (rcu_read_lock) cannot close a cycle.
+        if !(recursive_read && mode == crate::model::Mode::Shared) {
+            self.record_order(state, class, nested, site, callee, chain, released_before);
+        }
+        if nested {
             return;
         }
         for held in &state.held {

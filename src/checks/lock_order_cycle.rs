@@ -1,0 +1,185 @@
+//! `lock-order-cycle`: lock classes taken in orders that form a cycle, the
+//! way lockdep reports "possible circular locking dependency". The text
+//! `lockpath explain` prints is [`DOC`].
+
+use super::trace::{chain, fn_name, hop, lock_taken, mode_text, name_of};
+use super::CheckInfo;
+use crate::analysis::classes::ClassId;
+use crate::analysis::dataflow::Observation;
+use crate::analysis::Analysis;
+use crate::finding::{Finding, Severity, TraceHop};
+use crate::index::{FuncId, Program};
+use petgraph::graph::{DiGraph, NodeIndex};
+use rustc_hash::FxHashMap;
+use std::collections::VecDeque;
+
+pub const DOC: &str = r#"lock-order-cycle (error)
+
+## What it catches
+Two (or more) lock classes taken in opposite orders somewhere in the code:
+A then B on one path, B then A on another, each possibly many calls apart
+and in different files. lockpath builds the lock-order graph over all the
+code it reads — an edge A → B each time B is acquired, directly or in any
+callee, while A is held on every path to that point — and reports each
+cycle with the path that makes every edge. A user-memory access that may
+fault counts as taking mm_struct::mmap_lock (read), as might_fault() tells
+lockdep, so `mutex_lock(&dev->lock); copy_to_user(..)` is the edge
+dev->lock → mmap_lock.
+
+Trylocks add no edge to the lock they try (they cannot wait), nor do
+readers that never wait (rcu_read_lock); page locks are not lock classes;
+an inversion between wound/wait mutexes is resolved by the primitive
+(-EDEADLK). Taking two objects of one class is double-lock's business, not
+this check's.
+
+## Why it deadlocks
+Thread 1 holds A and waits for B; thread 2 holds B and waits for A. Neither
+can go on. It needs no bad luck beyond the two paths running at once, which
+on a busy machine is a matter of time.
+
+## Example
+Bad:
+
+    /* path 1 */                     /* path 2 */
+    mutex_lock(&dev->lock);          mmap_read_lock(mm);
+    copy_to_user(buf, ..);           mutex_lock(&dev->lock);  /* e.g. in ->mmap */
+    /* dev->lock -> mmap_lock */     /* mmap_lock -> dev->lock */
+
+Fixed: pick one order and keep to it everywhere; here, copy to a kernel
+buffer under dev->lock and copy_to_user() after dropping it, or take the
+lock with a trylock on the path that goes against the order and back off
+when it fails.
+
+## References
+Documentation/locking/lockdep-design.rst; Documentation/locking/mutex-design.rst.
+"#;
+
+pub const INFO: CheckInfo = CheckInfo {
+    id: "lock-order-cycle",
+    severity: Severity::Error,
+    summary: "lock classes taken in an order that forms a cycle",
+    doc: DOC,
+};
+
+/// One witness for an edge A → B: the function and the observation.
+type Witness<'a> = (FuncId, &'a Observation);
+
+pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
+    let mut graph: DiGraph<ClassId, ()> = DiGraph::new();
+    let mut nodes: FxHashMap<ClassId, NodeIndex> = FxHashMap::default();
+    let mut witness: FxHashMap<(ClassId, ClassId), Witness> = FxHashMap::default();
+    for (func, obs) in &analysis.observations {
+        let Observation::Ordered { held, class, .. } = obs else { continue };
+        let classes = &analysis.classes;
+        // Page locks are not lockdep classes; inversions among wound/wait
+        // mutexes are backed off by the primitive.
+        if classes.is_per_object(held.class) || classes.is_per_object(*class) {
+            continue;
+        }
+        if classes.is_backoff(held.class) && classes.is_backoff(*class) {
+            continue;
+        }
+        let key = (held.class, *class);
+        if witness.contains_key(&key) {
+            continue;
+        }
+        witness.insert(key, (*func, obs));
+        let mut node = |c: ClassId| *nodes.entry(c).or_insert_with(|| graph.add_node(c));
+        let (a, b) = (node(held.class), node(*class));
+        graph.add_edge(a, b, ());
+    }
+    let mut out = Vec::new();
+    for scc in petgraph::algo::tarjan_scc(&graph) {
+        if scc.len() < 2 {
+            continue;
+        }
+        // Start from the class whose name sorts first, so the report is the
+        // same whatever order the edges were found in.
+        let Some(&start) = scc.iter().min_by_key(|n| analysis.classes.name(graph[**n])) else { continue };
+        let Some(cycle) = shortest_cycle(&graph, start, &scc) else { continue };
+        out.push(finding(prog, analysis, &cycle, &witness));
+    }
+    out
+}
+
+/// The shortest cycle through `start` inside its SCC, as a list of classes
+/// (the first is not repeated at the end).
+fn shortest_cycle(graph: &DiGraph<ClassId, ()>, start: NodeIndex, scc: &[NodeIndex]) -> Option<Vec<ClassId>> {
+    let mut prev: FxHashMap<NodeIndex, NodeIndex> = FxHashMap::default();
+    let mut queue = VecDeque::from([start]);
+    let succs = |n: NodeIndex| {
+        let mut v: Vec<NodeIndex> = graph.neighbors(n).filter(|m| scc.contains(m)).collect();
+        v.sort_by_key(|m| graph[*m]);
+        v
+    };
+    while let Some(n) = queue.pop_front() {
+        for m in succs(n) {
+            if m == start {
+                let mut path = vec![graph[n]];
+                let mut cur = n;
+                while cur != start {
+                    cur = *prev.get(&cur)?;
+                    path.push(graph[cur]);
+                }
+                path.reverse();
+                return Some(path);
+            }
+            if m != start && !prev.contains_key(&m) {
+                prev.insert(m, n);
+                queue.push_back(m);
+            }
+        }
+    }
+    None
+}
+
+fn finding(
+    prog: &Program,
+    analysis: &Analysis,
+    cycle: &[ClassId],
+    witness: &FxHashMap<(ClassId, ClassId), Witness>,
+) -> Finding {
+    let names: Vec<&str> = cycle.iter().map(|c| analysis.classes.name(*c)).collect();
+    let mut order = names.join(" → ");
+    order.push_str(" → ");
+    order.push_str(names[0]);
+    let mut trace: Vec<TraceHop> = Vec::new();
+    let mut primary = None;
+    for (i, &a) in cycle.iter().enumerate() {
+        let b = cycle[(i + 1) % cycle.len()];
+        let Some(&(func, Observation::Ordered { held, site, callee, chain: callee_chain, .. })) = witness.get(&(a, b))
+        else {
+            continue;
+        };
+        let (a_name, b_name) = (analysis.classes.name(a), analysis.classes.name(b));
+        primary.get_or_insert((func, *site));
+        trace.extend(lock_taken(prog, func, held, a_name, mode_text(held)));
+        let callee_name = name_of(prog, *callee);
+        match callee_chain {
+            None => {
+                trace.push(hop(prog, func, *site, format!("{callee_name}() takes {b_name} while {a_name} is held")))
+            }
+            Some(c) => {
+                trace.push(hop(prog, func, *site, format!("calls {callee_name}() with {a_name} held")));
+                trace.extend(chain(prog, c, |last| format!("{last}() takes {b_name}")));
+            }
+        }
+    }
+    let (func, site) = primary.unwrap_or((0, crate::ir::Span::default()));
+    Finding {
+        check: INFO.id,
+        severity: INFO.severity,
+        message: format!("possible circular locking dependency: {order}"),
+        file: prog.funcs.get(func as usize).map_or(0, |f| f.file),
+        span: site,
+        function: fn_name(prog, func),
+        lock: Some(order.clone()),
+        label: format!("{} taken here while {} is held", names[1 % names.len()], names[0]),
+        trace,
+        notes: vec![format!(
+            "{} edges: each is a path where the first lock is held while the next is taken; two threads on two of them deadlock",
+            cycle.len()
+        )],
+        help: Some("take these locks in one order everywhere, or back off with a trylock on the path that goes against it; see `lockpath explain lock-order-cycle`".into()),
+    }
+}
