@@ -75,6 +75,9 @@ pub struct Program {
     primitives: FxHashSet<Sym>,
     /// Outer paths given their own lockdep class (`lockdep_set_class()`).
     own_classes: FxHashSet<String>,
+    /// Locks a function starts with because it sits in a callback slot the
+    /// model says runs under them (`.mmap` under mmap_lock): (class, mode, slot).
+    pub entry_locks: FxHashMap<FuncId, Vec<(String, crate::model::Mode, Sym)>>,
 }
 
 impl Program {
@@ -93,7 +96,9 @@ impl Program {
             types: FxHashMap::default(),
             primitives: FxHashSet::default(),
             own_classes: FxHashSet::default(),
+            entry_locks: FxHashMap::default(),
         };
+        let mut bindings: Vec<(FileId, Sym, Sym, Sym)> = Vec::new();
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
             prog.guards.insert(g, (p, SmallVec::new()));
@@ -125,6 +130,9 @@ impl Program {
                 let scope = facts.static_globals.contains(&name).then_some(file_id);
                 prog.global_types.entry((scope, g(name))).or_insert(g(ty));
             }
+            for (ty, field, func) in &facts.slot_bindings {
+                bindings.push((file_id, g(*ty), g(*field), g(*func)));
+            }
             for guard in facts.guards {
                 // The model's own guard table wins over what the tree defines.
                 let path = guard.field_path.iter().map(|s| Seg { field: g(s.field), arrow: s.arrow }).collect();
@@ -148,7 +156,25 @@ impl Program {
         }
         prog.names = names;
         prog.collect_own_classes(model);
+        prog.bind_callbacks(model, &bindings);
         prog
+    }
+
+    /// Functions in callback slots the model says run with locks held.
+    fn bind_callbacks(&mut self, model: &Model, bindings: &[(FileId, Sym, Sym, Sym)]) {
+        for &(file, ty, field, func) in bindings {
+            let (ty_name, field_name) = (self.name(ty).to_string(), self.name(field).to_string());
+            for (st, f, class, mode) in &model.callbacks {
+                if *st != ty_name || *f != field_name {
+                    continue;
+                }
+                let Target::Functions(ids) = self.resolve_call(func, file) else { continue };
+                for id in ids {
+                    let slot = self.names.intern(&format!("{st}.{f}"));
+                    self.entry_locks.entry(id).or_default().push((class.clone(), *mode, slot));
+                }
+            }
+        }
     }
 
     /// Lock paths whose class `lockdep_set_class()` (a `set-class` primitive)

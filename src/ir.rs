@@ -34,6 +34,9 @@ pub struct FileFacts {
     /// Global objects of struct type, `static struct hash_bucket tbl[N];` as
     /// (tbl, hash_bucket), so `&tbl[i].lock` is `hash_bucket::lock`.
     pub global_types: Vec<(Sym, Sym)>,
+    /// Functions put in struct slots by initializers: `.mmap = foo_mmap` in a
+    /// `struct file_operations` is (file_operations, mmap, foo_mmap).
+    pub slot_bindings: Vec<(Sym, Sym, Sym)>,
     /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` and friends.
     pub guards: Vec<GuardDef>,
     /// Things the extractor skipped or could not understand, one line each.

@@ -80,6 +80,8 @@ pub struct Model {
     /// Field types for when the sources do not define the struct:
     /// (struct, field, field's struct type).
     pub fields: Vec<(String, String, String)>,
+    /// Callback slots that run with a lock held: (struct, field, class, mode).
+    pub callbacks: Vec<(String, String, String, Mode)>,
     /// Attribute macros blanked before parsing (`__init`); `with_args` take
     /// a parenthesised argument (`__section(".x")`).
     pub attributes: Vec<String>,
@@ -173,6 +175,13 @@ impl Model {
                     Some(name) => self.attributes_with_args.push(name.to_string()),
                     None => self.attributes.push(second.to_string()),
                 },
+                "callback" => {
+                    let (Some(field), Some(class)) = (fields.get(2), fields.get(3)) else {
+                        return Err(err("callback needs a struct, a field, a lock class and a mode".into()));
+                    };
+                    let mode = parse_mode(fields.get(4).copied().unwrap_or("exclusive")).map_err(err)?;
+                    self.callbacks.push((second.to_string(), field.to_string(), class.to_string(), mode));
+                }
                 "field" => {
                     let (Some(field), Some(ty)) = (fields.get(2), fields.get(3)) else {
                         return Err(err("field needs a struct, a field and the field's type".into()));

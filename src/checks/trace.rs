@@ -19,6 +19,10 @@ pub(crate) fn lock_taken(prog: &Program, func: FuncId, held: &HeldLock, class: &
     let taker = prog.name(held.taker);
     let mut out = Vec::new();
     match &held.via {
+        // A callback slot (`file_operations.mmap`) is entered with the lock held.
+        None if taker.contains('.') => {
+            out.push(hop(prog, func, held.site, format!("{class} held on entry: called as {taker} ({how})")))
+        }
         None => out.push(hop(prog, func, held.site, format!("{class} taken here by {taker}() ({how})"))),
         Some(via) => {
             out.push(hop(prog, func, held.site, format!("{class} taken in {taker}() ({how})")));

@@ -38,6 +38,7 @@ pub(crate) fn extract_toplevel(
                     static_names(src, node, names, facts);
                 }
                 global_types(src, node, names, facts);
+                slot_bindings(src, node, names, facts);
                 if let Some(ty) = node.child_by_field_name("type") {
                     structs_in(src, ty, None, names, facts);
                 }
@@ -275,6 +276,30 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
         if let Some(name) = target.and_then(declarator_name) {
             let (n, t) = (names.intern(text(name, src)), names.intern(ty));
             facts.global_types.push((n, t));
+        }
+    }
+}
+
+/// `static const struct file_operations fops = { .mmap = foo_mmap, };`
+fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
+    let Some(ty) = node.child_by_field_name("type").and_then(|t| type_name(t, src)) else { return };
+    let mut cursor = node.walk();
+    let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
+    for decl in decls {
+        let Some(list) = decl.child_by_field_name("value").filter(|v| v.kind() == "initializer_list") else { continue };
+        let mut c2 = list.walk();
+        for pair in list.named_children(&mut c2) {
+            if pair.kind() != "initializer_pair" {
+                continue;
+            }
+            let field = pair.child_by_field_name("designator").and_then(|d| d.named_child(0));
+            let value = pair.child_by_field_name("value");
+            let (Some(field), Some(value)) = (field, value) else { continue };
+            if field.kind() != "field_identifier" || value.kind() != "identifier" {
+                continue;
+            }
+            let (t, f, v) = (names.intern(ty), names.intern(text(field, src)), names.intern(text(value, src)));
+            facts.slot_bindings.push((t, f, v));
         }
     }
 }

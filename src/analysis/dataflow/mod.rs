@@ -177,6 +177,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn entry_state(&mut self) -> State {
         let mut state = State::default();
+        let prog: &'a Program = self.ctx.prog;
+        for (class, mode, slot) in prog.entry_locks.get(&self.id).into_iter().flatten() {
+            let class = self.ctx.classes.intern(self.ctx.model.canonical_class(class), false);
+            let lock = LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() };
+            state.add(self.held(class, lock, *mode, false, false, self.def.func.span, *slot, None, false));
+        }
         for ann in &self.def.func.annotations {
             if ann.kind == AnnotationKind::MustHold {
                 let (class, _) = self.class_of(None, Some(&ann.lock));
