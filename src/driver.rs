@@ -98,7 +98,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
                 let is_header = path.extension().is_some_and(|e| e == "h");
                 let arch = crate::index::arch_of_path(&display);
                 let line_starts = std::mem::take(&mut facts.line_starts);
-                let file = SourceFile { path, display, is_context, is_header, line_starts, arch };
+                let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
+                let file = SourceFile { path, display, is_context, is_header, line_starts, arch, fallback };
                 inputs.push((file, *facts));
             }
             Loaded::Skipped(why) => {

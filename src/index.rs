@@ -35,6 +35,8 @@ pub struct SourceFile {
     pub line_starts: Vec<u32>,
     /// `x86` for `arch/x86/...`: calls never resolve into another architecture.
     pub arch: Option<String>,
+    /// Its definitions are used only where no other definition exists.
+    pub fallback: bool,
 }
 
 impl SourceFile {
@@ -227,6 +229,10 @@ impl Program {
             .filter(visible)
             .filter(|f| arch_of(f).is_none() || arch_of(f) == caller_arch)
             .collect();
+        let is_fallback = |f: &FuncId| self.files[self.funcs[*f as usize].file as usize].fallback;
+        if global.iter().any(|f| !is_fallback(f)) {
+            global.retain(|f| !is_fallback(f));
+        }
         if global.is_empty() && caller_arch.is_none() {
             global = cands.iter().copied().filter(visible).filter(|f| arch_of(f) == Some(CONTEXT_ARCH)).collect();
         }

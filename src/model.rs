@@ -80,6 +80,12 @@ pub struct Model {
     /// Field types for when the sources do not define the struct:
     /// (struct, field, field's struct type).
     pub fields: Vec<(String, String, String)>,
+    /// Files whose definitions are configuration alternatives used only when
+    /// no other definition exists (`mm/nommu.c` for !CONFIG_MMU).
+    pub fallback_files: Vec<String>,
+    /// Statically initialised objects whose locks are classes of their own
+    /// (lockdep keys a static initializer by the object): `init_mm`.
+    pub own_class_objects: FxHashSet<String>,
     /// Callback slots that run with a lock held: (struct, field, class, mode).
     pub callbacks: Vec<(String, String, String, Mode)>,
     /// Attribute macros blanked before parsing (`__init`); `with_args` take
@@ -175,6 +181,10 @@ impl Model {
                     Some(name) => self.attributes_with_args.push(name.to_string()),
                     None => self.attributes.push(second.to_string()),
                 },
+                "fallback-file" => self.fallback_files.push(second.to_string()),
+                "own-class" => {
+                    self.own_class_objects.insert(second.to_string());
+                }
                 "callback" => {
                     let (Some(field), Some(class)) = (fields.get(2), fields.get(3)) else {
                         return Err(err("callback needs a struct, a field, a lock class and a mode".into()));

@@ -291,12 +291,20 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn class_of_expr(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
         let lock = lock.cloned().unwrap_or(LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() });
-        if let Some(fixed) = prim.and_then(|p| p.class.as_deref()) {
-            let name = self.ctx.model.canonical_class(fixed).to_string();
-            return (self.ctx.classes.intern(&name, false), lock);
+        let (mut name, weak) = match prim.and_then(|p| p.class.as_deref()) {
+            Some(fixed) => (self.ctx.model.canonical_class(fixed).to_string(), false),
+            None => {
+                let (name, weak) = self.ctx.prog.class_name(&lock, self.file());
+                (self.ctx.model.canonical_class(&name).to_string(), weak)
+            }
+        };
+        // `init_mm.mmap_lock` is statically initialised: a class of its own.
+        if let Base::Global(g) = lock.base {
+            let object = self.ctx.prog.name(g);
+            if self.ctx.model.own_class_objects.contains(object) {
+                name = format!("{name}@{object}");
+            }
         }
-        let (name, weak) = self.ctx.prog.class_name(&lock, self.file());
-        let name = self.ctx.model.canonical_class(&name).to_string();
         (self.ctx.classes.intern(&name, weak), lock)
     }
 
