@@ -16,6 +16,8 @@ pub struct Options {
     pub paths: Vec<PathBuf>,
     pub tree_context: bool,
     pub max_file_size: u64,
+    /// Also return the lock-order graph (`--graph`).
+    pub want_order_graph: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -47,6 +49,8 @@ pub struct Report {
     /// Nothing usable was given (every input missing or skipped).
     pub nothing_usable: bool,
     pub stats: Stats,
+    /// The lock-order graph, when asked for.
+    pub order_edges: Vec<checks::lock_order_cycle::OrderEdge>,
 }
 
 /// Why a file was not analysed, or what is odd about it.
@@ -120,13 +124,24 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     lap(&mut stats, "analysis");
     let mut findings = checks::run(&prog, model, &analysis);
     sort_findings(&mut findings, &prog.files);
+    let order_edges =
+        if opts.want_order_graph { checks::lock_order_cycle::edges(&prog, &analysis) } else { Vec::new() };
     lap(&mut stats, "checks");
     stats.call_edges = analysis.stats.call_edges;
     stats.unresolved_calls = analysis.stats.unresolved_calls;
     stats.lock_classes = analysis.classes.count();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
-    Report { findings, files: prog.files, problems, missing: found.missing, summary, nothing_usable, stats }
+    Report {
+        findings,
+        files: prog.files,
+        problems,
+        missing: found.missing,
+        summary,
+        nothing_usable,
+        stats,
+        order_edges,
+    }
 }
 
 fn new_parser() -> tree_sitter::Parser {

@@ -63,6 +63,12 @@ struct CheckArgs {
     /// When to colour the human output (NO_COLOR is honoured)
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     color: Color,
+    /// Write the lock-order graph (Graphviz dot) to FILE
+    #[arg(long, value_name = "FILE")]
+    graph: Option<PathBuf>,
+    /// With --graph: only the edges that lie on a cycle
+    #[arg(long, requires = "graph")]
+    graph_cycles: bool,
     /// Print time per phase and sizes to stderr
     #[arg(long)]
     stats: bool,
@@ -115,6 +121,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         paths: args.paths,
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
+        want_order_graph: args.graph.is_some(),
     };
     let report = pool.install(|| driver::run(&model, &opts));
     {
@@ -124,6 +131,10 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
                 writeln!(err, "lockpath: {p}")?;
             }
         }
+    }
+    if let Some(path) = &args.graph {
+        let dot = output::dot::render(&report.order_edges, args.graph_cycles);
+        std::fs::write(path, dot).with_context(|| format!("{}: cannot write the graph", path.display()))?;
     }
     let view = output::ReportView { findings: &report.findings, files: &report.files, summary: &report.summary };
     match args.format {

@@ -28,3 +28,19 @@ fn conditional_locking_names_the_parameter() {
 fn double_lock_through_a_callee() {
     insta::assert_snapshot!(human("fixtures/double-lock/fires_mutex_lock_in_callee.c"));
 }
+
+#[test]
+fn lock_order_graph_as_dot() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let dot = dir.path().join("g.dot");
+    let status = Command::new(env!("CARGO_BIN_EXE_lockpath"))
+        .current_dir(root)
+        .args(["check", "-q", "--no-tree-context", "--graph"])
+        .arg(&dot)
+        .arg("fixtures/lock-order-cycle/fires_three_locks.c")
+        .status()
+        .expect("lockpath runs");
+    assert_eq!(status.code(), Some(1), "a cycle is an error");
+    insta::assert_snapshot!(std::fs::read_to_string(&dot).expect("graph written"));
+}

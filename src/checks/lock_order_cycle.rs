@@ -64,7 +64,54 @@ pub const INFO: CheckInfo = CheckInfo {
 /// One witness for an edge A → B: the function and the observation.
 type Witness<'a> = (FuncId, &'a Observation);
 
-pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
+/// One edge of the lock-order graph, for `--graph`.
+#[derive(Debug, Clone)]
+pub struct OrderEdge {
+    pub from: String,
+    pub to: String,
+    /// The function whose path makes the edge (its first witness).
+    pub function: String,
+    /// Both ends lie on a cycle (one strongly connected component).
+    pub in_cycle: bool,
+}
+
+/// The lock-order graph over classes, with one witness per edge.
+struct OrderGraph<'a> {
+    graph: DiGraph<ClassId, ()>,
+    witness: FxHashMap<(ClassId, ClassId), Witness<'a>>,
+}
+
+/// Every edge of the lock-order graph, sorted, for `--graph`.
+pub fn edges(prog: &Program, analysis: &Analysis) -> Vec<OrderEdge> {
+    let OrderGraph { graph, witness } = build(analysis);
+    let mut scc_of: FxHashMap<NodeIndex, usize> = FxHashMap::default();
+    for (i, scc) in petgraph::algo::tarjan_scc(&graph).into_iter().enumerate() {
+        if scc.len() > 1 {
+            for n in scc {
+                scc_of.insert(n, i);
+            }
+        }
+    }
+    let mut out: Vec<OrderEdge> = graph
+        .edge_indices()
+        .filter_map(|e| {
+            let (a, b) = graph.edge_endpoints(e)?;
+            let (ca, cb) = (graph[a], graph[b]);
+            let func = witness.get(&(ca, cb)).map(|(f, _)| fn_name(prog, *f)).unwrap_or_default();
+            let in_cycle = scc_of.get(&a).is_some_and(|s| scc_of.get(&b) == Some(s));
+            Some(OrderEdge {
+                from: analysis.classes.name(ca).to_string(),
+                to: analysis.classes.name(cb).to_string(),
+                function: func,
+                in_cycle,
+            })
+        })
+        .collect();
+    out.sort_by(|x, y| (&x.from, &x.to).cmp(&(&y.from, &y.to)));
+    out
+}
+
+fn build(analysis: &Analysis) -> OrderGraph<'_> {
     let mut graph: DiGraph<ClassId, ()> = DiGraph::new();
     let mut nodes: FxHashMap<ClassId, NodeIndex> = FxHashMap::default();
     let mut witness: FxHashMap<(ClassId, ClassId), Witness> = FxHashMap::default();
@@ -88,6 +135,11 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
         let (a, b) = (node(held.class), node(*class));
         graph.add_edge(a, b, ());
     }
+    OrderGraph { graph, witness }
+}
+
+pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
+    let OrderGraph { graph, witness } = build(analysis);
     let mut out = Vec::new();
     for scc in petgraph::algo::tarjan_scc(&graph) {
         if scc.len() < 2 {

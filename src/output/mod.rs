@@ -1,6 +1,7 @@
 //! Output formats, one file each. They read findings and file names and
 //! never reach back into the analysis.
 
+pub mod dot;
 pub mod human;
 pub mod json;
 
