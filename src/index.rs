@@ -159,6 +159,7 @@ impl Program {
         prog.names = names;
         prog.collect_own_classes(model);
         prog.bind_callbacks(model, &bindings);
+        prog.bind_handlers(model);
         prog
     }
 
@@ -175,6 +176,43 @@ impl Program {
                     let slot = self.names.intern(&format!("{st}.{f}"));
                     self.entry_locks.entry(id).or_default().push((class.clone(), *mode, slot));
                 }
+            }
+        }
+    }
+
+    /// Work items and timers bound to handlers (`INIT_WORK(&d->work, fn)`):
+    /// the handler runs "holding" the item, as lockdep models work, so that
+    /// waiting for it (`cancel_work_sync`) orders after its locks.
+    fn bind_handlers(&mut self, model: &Model) {
+        let mut found: Vec<(FuncId, String, Sym)> = Vec::new();
+        for def in &self.funcs {
+            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
+                let Event::Call(call) = event else { continue };
+                let crate::ir::Callee::Named(callee) = call.callee else { continue };
+                let Some(Primitive::BindHandler { item, handler }) = model.primitive(self.name(callee)) else {
+                    continue;
+                };
+                let (Some(Arg::Path(item, _)), Some(Arg::Path(handler, _))) =
+                    (call.args.get(*item as usize), call.args.get(*handler as usize))
+                else {
+                    continue;
+                };
+                let (Base::Global(handler), true) = (handler.base, handler.path.is_empty()) else { continue };
+                let (class, weak) = self.class_name(item, def.file);
+                if weak {
+                    continue;
+                }
+                if let Target::Functions(ids) = self.resolve_call(handler, def.file) {
+                    for id in ids {
+                        found.push((id, handler_class(&class), callee));
+                    }
+                }
+            }
+        }
+        for (id, class, binder) in found {
+            let entry = self.entry_locks.entry(id).or_default();
+            if !entry.iter().any(|(c, _, _)| *c == class) {
+                entry.push((class, crate::model::Mode::Exclusive, binder));
             }
         }
     }
@@ -417,4 +455,10 @@ fn remap_lock(lock: &mut LockRef, g: &impl Fn(Sym) -> Sym) {
     for seg in &mut lock.path {
         seg.field = g(seg.field);
     }
+}
+
+/// The pseudo-lock class of a work item or timer: what its handler "holds"
+/// and what waiting for it takes.
+pub fn handler_class(item_class: &str) -> String {
+    format!("(handler) {item_class}")
 }

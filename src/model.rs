@@ -15,6 +15,7 @@ const BUILTIN: &[(&str, &str)] = &[
     ("queries/faults.model", include_str!("../queries/faults.model")),
     ("queries/guards.model", include_str!("../queries/guards.model")),
     ("queries/context.model", include_str!("../queries/context.model")),
+    ("queries/handlers.model", include_str!("../queries/handlers.model")),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +47,14 @@ pub enum Primitive {
     Release(LockPrim),
     /// Gives the lock its own lockdep class (`lockdep_set_class()`).
     SetClass(LockPrim),
+    /// Binds a handler to a work item or timer: `INIT_WORK(&d->work, fn)`.
+    BindHandler {
+        item: u8,
+        handler: u8,
+    },
+    /// Waits for the handler bound to the item to finish (`cancel_work_sync`):
+    /// for ordering, it takes whatever the handler takes.
+    WaitsFor(LockPrim),
     /// May drop the lock (and retake it): afterwards it is not known to be
     /// held. GUP's `int *locked` protocol, `VM_FAULT_RETRY`.
     MayRelease(LockPrim),
@@ -233,6 +242,20 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     if let Some(p) = simple {
         return Ok(p);
     }
+    if effect == "bind-handler" {
+        let (mut item, mut handler) = (None, None);
+        for field in rest {
+            match field.split_once('=') {
+                Some(("arg", n)) => item = n.parse().ok(),
+                Some(("handler", n)) => handler = n.parse().ok(),
+                _ => return Err(format!("unknown field `{field}`")),
+            }
+        }
+        return match (item, handler) {
+            (Some(item), Some(handler)) => Ok(Primitive::BindHandler { item, handler }),
+            _ => Err("bind-handler needs arg=N and handler=M".into()),
+        };
+    }
     let mut lock = LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false };
     for item in rest {
         match item.split_once('=') {
@@ -256,6 +279,7 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         "release" => Ok(Primitive::Release(lock)),
         "may-release" => Ok(Primitive::MayRelease(lock)),
         "set-class" => Ok(Primitive::SetClass(lock)),
+        "waits-for" => Ok(Primitive::WaitsFor(lock)),
         "assert-held" => Ok(Primitive::AssertHeld(lock)),
         other => Err(format!("unknown effect `{other}`")),
     }

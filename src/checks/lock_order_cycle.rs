@@ -147,7 +147,14 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
         }
         // Start from the class whose name sorts first, so the report is the
         // same whatever order the edges were found in.
-        let Some(&start) = scc.iter().min_by_key(|n| analysis.classes.name(graph[**n])) else { continue };
+        // Real locks before work-item pseudo-locks, so the report lands on the
+        // code that holds a lock, not inside a handler.
+        let Some(&start) = scc.iter().min_by_key(|n| {
+            let name = analysis.classes.name(graph[**n]);
+            (name.starts_with("(handler)"), name)
+        }) else {
+            continue;
+        };
         let Some(cycle) = shortest_cycle(&graph, start, &scc) else { continue };
         out.push(finding(prog, analysis, &cycle, &witness));
     }

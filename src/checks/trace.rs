@@ -18,10 +18,15 @@ pub(crate) fn hop(prog: &Program, func: FuncId, span: Span, note: String) -> Tra
 pub(crate) fn lock_taken(prog: &Program, func: FuncId, held: &HeldLock, class: &str, how: &str) -> Vec<TraceHop> {
     let taker = prog.name(held.taker);
     let mut out = Vec::new();
+    let on_entry = held.site == prog.funcs[func as usize].func.span;
     match &held.via {
         // A callback slot (`file_operations.mmap`) is entered with the lock held.
-        None if taker.contains('.') => {
+        None if on_entry && taker.contains('.') => {
             out.push(hop(prog, func, held.site, format!("{class} held on entry: called as {taker} ({how})")))
+        }
+        // A handler bound with INIT_WORK()/timer_setup() "holds" its item.
+        None if on_entry => {
+            out.push(hop(prog, func, held.site, format!("{class} held on entry: the handler bound by {taker}()")))
         }
         None => out.push(hop(prog, func, held.site, format!("{class} taken here by {taker}() ({how})"))),
         Some(via) => {

@@ -375,8 +375,18 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),
             Primitive::PagefaultEnable => state.pagefault_disabled = state.pagefault_disabled.saturating_sub(1),
+            Primitive::WaitsFor(_) => {
+                let (class, _) = self.class_of_expr(None, arg);
+                if self.record && !self.ctx.classes.is_weak(class) {
+                    let name = crate::index::handler_class(self.ctx.classes.name(class));
+                    let pseudo = self.ctx.classes.intern(&name, false);
+                    let released = state.released_classes();
+                    self.record_order(state, pseudo, false, span, callee, None, &released);
+                }
+            }
             Primitive::TryLock(_)
             | Primitive::TryLockIfZero(_)
+            | Primitive::BindHandler { .. }
             | Primitive::SetClass(_)
             | Primitive::NoFault
             | Primitive::Neutral => {}
@@ -631,6 +641,7 @@ fn lock_arg<'c>(prim: &Primitive, call: &'c Call) -> Option<&'c LockRef> {
         | Primitive::TryLockIfZero(p)
         | Primitive::Release(p)
         | Primitive::MayRelease(p)
+        | Primitive::WaitsFor(p)
         | Primitive::AssertHeld(p) => lock_arg_of(p, call),
         _ => None,
     }
