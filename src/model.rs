@@ -64,6 +64,12 @@ pub enum Primitive {
     Sleep,
     PagefaultDisable,
     PagefaultEnable,
+    /// Enters / leaves a section that must not sleep (preempt_disable,
+    /// local_irq_disable, local_bh_disable).
+    NoSleepEnter,
+    NoSleepExit,
+    /// Sleeps when the GFP mask in argument N may block (GFP_KERNEL).
+    SleepIfGfp(u8),
     Neutral,
 }
 
@@ -77,6 +83,10 @@ pub struct Model {
     /// Kinds lockdep does not put in classes (the page lock): two different
     /// objects of such a class nesting is not "possible recursive locking".
     pub per_object_kinds: FxHashSet<String>,
+    /// Kinds whose holder must not sleep (spinlocks, rcu).
+    pub no_sleep_kinds: FxHashSet<String>,
+    /// Kinds whose acquisition may sleep (mutex, rw_semaphore).
+    pub sleeping_kinds: FxHashSet<String>,
     /// Kinds whose inversions the primitive resolves itself (ww_mutex).
     pub backoff_kinds: FxHashSet<String>,
     /// Classes the page-fault handler acquires, with their mode.
@@ -164,6 +174,12 @@ impl Model {
                     if fields.contains(&"recursive-read") {
                         self.recursive_read_kinds.insert(second.to_string());
                     }
+                    if fields.contains(&"no-sleep") || fields.contains(&"atomic") {
+                        self.no_sleep_kinds.insert(second.to_string());
+                    }
+                    if fields.contains(&"sleeps") {
+                        self.sleeping_kinds.insert(second.to_string());
+                    }
                     if fields.contains(&"backoff") {
                         self.backoff_kinds.insert(second.to_string());
                     }
@@ -236,11 +252,17 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         "sleep" => Some(Primitive::Sleep),
         "pagefault-disable" => Some(Primitive::PagefaultDisable),
         "pagefault-enable" => Some(Primitive::PagefaultEnable),
+        "no-sleep-enter" => Some(Primitive::NoSleepEnter),
+        "no-sleep-exit" => Some(Primitive::NoSleepExit),
         "neutral" => Some(Primitive::Neutral),
         _ => None,
     };
     if let Some(p) = simple {
         return Ok(p);
+    }
+    if effect == "sleep-if-gfp" {
+        let n = rest.iter().find_map(|f| f.strip_prefix("arg=")).ok_or("sleep-if-gfp needs arg=N")?;
+        return n.parse().map(Primitive::SleepIfGfp).map_err(|_| format!("bad arg index `{n}`"));
     }
     if effect == "bind-handler" {
         let (mut item, mut handler) = (None, None);

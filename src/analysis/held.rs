@@ -22,6 +22,8 @@ pub struct HeldLock {
     pub nested: bool,
     /// A spinning lock: holding it is atomic context.
     pub atomic: bool,
+    /// Holding it forbids sleeping (spinlocks, rcu_read_lock).
+    pub no_sleep: bool,
     /// Where it was taken in this function.
     pub site: Span,
     /// The primitive or helper called at `site`.
@@ -37,6 +39,10 @@ pub struct HeldLock {
 pub struct State {
     pub held: SmallVec<[HeldLock; 4]>,
     pub pagefault_disabled: u16,
+    /// Depth of preempt_disable()/local_irq_disable() sections, and where
+    /// the outermost was entered.
+    pub no_sleep: u16,
+    pub no_sleep_site: Option<(Span, Sym)>,
     /// Locks released that this function did not take: its caller held them.
     pub released: SmallVec<[(ClassId, LockRef); 2]>,
     /// Caller's lock classes released on some path to here (union at joins):
@@ -63,6 +69,10 @@ impl State {
         self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
+        self.no_sleep = self.no_sleep.min(other.no_sleep);
+        if self.no_sleep == 0 {
+            self.no_sleep_site = None;
+        }
         for c in &other.may_released {
             if !self.may_released.contains(c) {
                 self.may_released.push(*c);

@@ -36,6 +36,7 @@ pub struct ExitLock {
     pub recursive_read: bool,
     pub trylock: bool,
     pub atomic: bool,
+    pub no_sleep: bool,
     /// How the function took it, for the witness of a later finding.
     pub via: Option<Chain>,
 }

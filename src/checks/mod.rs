@@ -5,6 +5,7 @@ pub mod conditional_locking;
 pub mod double_lock;
 pub mod fault_under_lock;
 pub mod lock_order_cycle;
+pub mod sleep_in_atomic;
 mod trace;
 
 use crate::analysis::dataflow::Observation;
@@ -22,8 +23,13 @@ pub struct CheckInfo {
 }
 
 /// Every check, once.
-pub const CHECKS: &[&CheckInfo] =
-    &[&conditional_locking::INFO, &double_lock::INFO, &fault_under_lock::INFO, &lock_order_cycle::INFO];
+pub const CHECKS: &[&CheckInfo] = &[
+    &conditional_locking::INFO,
+    &double_lock::INFO,
+    &fault_under_lock::INFO,
+    &lock_order_cycle::INFO,
+    &sleep_in_atomic::INFO,
+];
 
 pub fn find(id: &str) -> Option<&'static CheckInfo> {
     CHECKS.iter().copied().find(|c| c.id == id)
@@ -37,6 +43,7 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
             Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
             Observation::AcquireWhileHeld { .. } => double_lock::finding(prog, analysis, *func, obs),
             Observation::Ordered { .. } => None,
+            Observation::SleepInAtomic { .. } => sleep_in_atomic::finding(prog, analysis, *func, obs),
         };
         out.extend(finding);
     }

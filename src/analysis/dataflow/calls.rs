@@ -16,6 +16,11 @@ impl<'a> Analyzer<'_, 'a> {
                 let Some(prim) = prog.primitive(self.ctx.model, p) else {
                     return;
                 };
+                if let Primitive::SleepIfGfp(n) = prim {
+                    if gfp_may_sleep(self.ctx.prog, call.args.get(*n as usize)) {
+                        self.sleep_here(state, call.span, sym);
+                    }
+                }
                 let arg = lock_arg(prim, call);
                 self.primitive(state, prim, sym, arg, call.span, tested);
             }
@@ -79,6 +84,7 @@ impl<'a> Analyzer<'_, 'a> {
                 }
             }
             if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
+                self.check_sleep(state, call.span, callee, Some(&sleep.chain), &sleep.released_before);
                 let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
                 keep_first(&mut self.sleep, Effect { chain, released_before: state.released_classes() });
             }
@@ -134,6 +140,7 @@ impl<'a> Analyzer<'_, 'a> {
             true,
         );
         held.atomic = exit.atomic;
+        held.no_sleep = exit.no_sleep;
         state.add(held);
     }
 
@@ -193,6 +200,7 @@ impl<'a> Analyzer<'_, 'a> {
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&tl.kind);
                 let mut held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
                 held.atomic = self.ctx.model.atomic_kinds.contains(&tl.kind);
+                held.no_sleep = self.ctx.model.no_sleep_kinds.contains(&tl.kind);
                 if on_zero {
                     zero.add(held);
                 } else {
@@ -219,4 +227,21 @@ impl<'a> Analyzer<'_, 'a> {
             Target::Unknown => {}
         }
     }
+}
+
+/// Whether a GFP argument may block: a plain `GFP_KERNEL`-style mask. A mask
+/// lockpath cannot read (an expression, a variable) is assumed not to.
+fn gfp_may_sleep(prog: &Program, arg: Option<&Arg>) -> bool {
+    let Some(Arg::Path(lock, _)) = arg else { return false };
+    let (Base::Global(g), true) = (lock.base, lock.path.is_empty()) else { return false };
+    matches!(
+        prog.name(g),
+        "GFP_KERNEL"
+            | "GFP_NOFS"
+            | "GFP_NOIO"
+            | "GFP_USER"
+            | "GFP_HIGHUSER"
+            | "GFP_HIGHUSER_MOVABLE"
+            | "GFP_KERNEL_ACCOUNT"
+    )
 }

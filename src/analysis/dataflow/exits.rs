@@ -70,6 +70,7 @@ impl Analyzer<'_, '_> {
             mode: h.mode,
             recursive_read: h.recursive_read,
             atomic: h.atomic,
+            no_sleep: h.no_sleep,
             trylock: h.trylock,
             via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
         };
@@ -137,7 +138,7 @@ impl Analyzer<'_, '_> {
             may_release_if_nonzero,
             may_release_if_zero,
         };
-        apply_annotations(self.ctx, self.def, &mut summary);
+        apply_annotations(self.ctx, self.id, self.def, &mut summary);
         let mut observations = self.observations;
         // A tail run once per incoming edge may observe the same thing twice.
         let mut seen = rustc_hash::FxHashSet::default();
@@ -148,7 +149,7 @@ impl Analyzer<'_, '_> {
 
 /// `__acquires(x)` / `__releases(x)` state what the body may hide (asm,
 /// unknown macros): trust them where the body analysis found nothing.
-fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSummary) {
+fn apply_annotations(ctx: &mut Ctx<'_>, id: FuncId, def: &FuncDef, summary: &mut FunctionSummary) {
     for ann in &def.func.annotations {
         let (name, weak) = ctx.prog.class_name(&ann.lock, def.file);
         let class = ctx.classes.intern(ctx.model.canonical_class(&name), weak);
@@ -163,16 +164,43 @@ fn apply_annotations(ctx: &mut Ctx<'_>, def: &FuncDef, summary: &mut FunctionSum
                 // An annotation naming a path the type index cannot follow
                 // (`timer->base->lock`) says no more than the body already did.
                 let body_acquires = !summary.exit_acquires.is_empty() || !summary.acquires_if_nonzero.is_empty();
-                if !(known || weak && body_acquires) {
+                if !(known || body_acquires) {
                     summary.exit_acquires.push(ExitLock {
                         class,
                         lock: exportable(&ann.lock),
                         mode: crate::model::Mode::Exclusive,
                         recursive_read: false,
                         atomic: false,
+                        no_sleep: false,
                         trylock: false,
                         via: None,
                     });
+                    // Taking it is also a blocking acquisition, for the
+                    // caller's double-lock and lock-order checks, unless the
+                    // function drops the lock first (`__releases(x) __acquires(x)`:
+                    // it re-takes the caller's lock).
+                    let drops_first = def.func.annotations.iter().any(|a| {
+                        a.kind == AnnotationKind::Releases && {
+                            let (n, _) = ctx.prog.class_name(&a.lock, def.file);
+                            ctx.model.canonical_class(&n) == ctx.classes.name(class)
+                        }
+                    }) || summary
+                        .exit_releases
+                        .iter()
+                        .chain(&summary.may_release_if_nonzero)
+                        .chain(&summary.may_release_if_zero)
+                        .any(|(c, _)| *c == class);
+                    let hop = Hop { func: id, span: def.func.span, callee: def.func.name };
+                    if !drops_first {
+                        summary.acquires.push(Acquisition {
+                            class,
+                            lock: exportable(&ann.lock),
+                            mode: crate::model::Mode::Exclusive,
+                            recursive_read: false,
+                            nested: false,
+                            effect: Effect { chain: Chain::new(hop, None), released_before: SmallVec::new() },
+                        });
+                    }
                 }
             }
             AnnotationKind::Releases => {
@@ -200,5 +228,6 @@ fn observation_key(o: &Observation) -> (u8, u32, ClassId, ClassId) {
         Observation::FaultWhileHeld { held, site, .. } => (0, site.start, held.class, held.class),
         Observation::AcquireWhileHeld { held, site, .. } => (1, site.start, held.class, held.class),
         Observation::Ordered { held, class, site, .. } => (2, site.start, held.class, *class),
+        Observation::SleepInAtomic { site, .. } => (3, site.start, ClassId(0), ClassId(0)),
     }
 }

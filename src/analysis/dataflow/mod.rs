@@ -28,8 +28,21 @@ pub enum Observation {
     /// `class` acquired (blocking) at `site`, directly or in `callee`, while
     /// `held`, of another class, is held: the lock-order edge held → class.
     Ordered { held: HeldLock, class: ClassId, site: Span, callee: Sym, chain: Option<Chain> },
+    /// Something that may sleep, directly or in `callee`, in a context that
+    /// must not sleep.
+    SleepInAtomic { context: SleepContext, site: Span, callee: Sym, chain: Option<Chain> },
     /// `class` acquired (blocking) at `site` while `held`, of the same class, is held.
     AcquireWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain>, same_instance: bool },
+}
+
+/// Why sleeping is not allowed at a point.
+#[derive(Debug, Clone)]
+pub enum SleepContext {
+    /// A spinlock, rwlock, or rcu_read_lock() is held.
+    Lock(HeldLock),
+    /// Inside preempt_disable()/local_irq_disable()/local_bh_disable(),
+    /// entered at `site` by `by`.
+    Section { site: Span, by: Sym },
 }
 
 pub struct Ctx<'a> {
@@ -223,6 +236,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             trylock,
             nested: false,
             atomic: false,
+            no_sleep: false,
             site,
             taker,
             via,
@@ -319,6 +333,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     ) {
         match prim {
             Primitive::Acquire(p) | Primitive::AcquireIfZero(p) => {
+                if self.ctx.model.sleeping_kinds.contains(&p.kind) {
+                    self.sleep_here(state, span, callee);
+                }
                 let (class, lock) = self.class_of(Some(p), arg);
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&p.kind);
                 if self.record {
@@ -340,6 +357,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     let mut held = self.held(class, lock, p.mode, recursive_read, false, span, callee, None, true);
                     held.nested = p.nested;
                     held.atomic = self.ctx.model.atomic_kinds.contains(&p.kind);
+                    held.no_sleep = self.ctx.model.no_sleep_kinds.contains(&p.kind);
                     state.add(held);
                 }
             }
@@ -355,6 +373,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 }
             }
             Primitive::Fault => {
+                // In atomic context a fault fails with -EFAULT instead of
+                // sleeping (faulthandler_disabled()); elsewhere it may sleep.
+                let atomic = state.no_sleep > 0 || state.held.iter().any(|h| h.atomic);
+                if state.pagefault_disabled == 0 && !atomic {
+                    self.sleep_here(state, span, callee);
+                }
                 if state.pagefault_disabled == 0 && self.record {
                     self.check_fault(state, span, callee, None, &[]);
                     let effect = Effect {
@@ -364,13 +388,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     keep_first(&mut self.fault, effect);
                 }
             }
-            Primitive::Sleep => {
-                if self.record {
-                    let effect = Effect {
-                        chain: Chain::new(self.hop(span, callee), None),
-                        released_before: state.released_classes(),
-                    };
-                    keep_first(&mut self.sleep, effect);
+            Primitive::Sleep => self.sleep_here(state, span, callee),
+            // Decided in `call`, which sees every argument.
+            Primitive::SleepIfGfp(_) => {}
+            Primitive::NoSleepEnter => {
+                if state.no_sleep == 0 {
+                    state.no_sleep_site = Some((span, callee));
+                }
+                state.no_sleep = state.no_sleep.saturating_add(1);
+            }
+            Primitive::NoSleepExit => {
+                state.no_sleep = state.no_sleep.saturating_sub(1);
+                if state.no_sleep == 0 {
+                    state.no_sleep_site = None;
                 }
             }
             Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),
@@ -473,6 +503,35 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             self.observations.push(Observation::Ordered { held, class: target, site, callee, chain: chain.cloned() });
         }
+    }
+
+    /// A call at `span` may sleep: remember it for the summary and check it.
+    fn sleep_here(&mut self, state: &State, span: Span, callee: Sym) {
+        if !self.record {
+            return;
+        }
+        self.check_sleep(state, span, callee, None, &[]);
+        let effect =
+            Effect { chain: Chain::new(self.hop(span, callee), None), released_before: state.released_classes() };
+        keep_first(&mut self.sleep, effect);
+    }
+
+    /// Sleeping while a no-sleep lock is held or inside a no-sleep section.
+    pub(super) fn check_sleep(
+        &mut self,
+        state: &State,
+        site: Span,
+        callee: Sym,
+        chain: Option<&Chain>,
+        released_before: &[ClassId],
+    ) {
+        let held = state.held.iter().find(|h| h.no_sleep && !released_before.contains(&h.class));
+        let context = match (held, state.no_sleep_site) {
+            (Some(h), _) => SleepContext::Lock(h.clone()),
+            (None, Some((at, by))) if state.no_sleep > 0 => SleepContext::Section { site: at, by },
+            _ => return,
+        };
+        self.observations.push(Observation::SleepInAtomic { context, site, callee, chain: chain.cloned() });
     }
 
     fn subclass(&mut self, class: ClassId) -> ClassId {

@@ -242,11 +242,18 @@ impl<'a> BodyBuilder<'a> {
     /// call as its header; `scoped_guard(mutex, &l) { .. }` is a guarded scope.
     fn macro_block(&mut self, header: Node, body: Node) {
         if callee_identifier(header, self.src) == Some("scoped_guard") {
+            // scoped_guard() is a `for` loop in the kernel: `break` and
+            // `continue` in its body leave the guard, not an outer loop.
+            let after = self.new_block();
+            self.loops.push(Jump { brk: after, cont: Some(after), scopes: self.guards.len() });
             self.guards.push(Vec::new());
             self.locals.push(Vec::new());
             self.enter_guard(header, 0);
             self.stmt(body);
             self.pop_scope();
+            self.loops.pop();
+            self.goto(after);
+            self.cur = after;
             return;
         }
         let head = self.new_block();
