@@ -438,6 +438,7 @@ fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
         }
         match &mut block.term {
             crate::ir::Terminator::Branch { cond: crate::ir::Cond::Var(s), .. }
+            | crate::ir::Terminator::Branch { cond: crate::ir::Cond::CallResult { var: Some(s), .. }, .. }
             | crate::ir::Terminator::Return(crate::ir::RetVal::Var(s)) => *s = g(*s),
             _ => {}
         }

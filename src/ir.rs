@@ -54,6 +54,8 @@ pub struct Function {
     pub is_static: bool,
     /// A function-like macro analysed as a small function.
     pub is_macro: bool,
+    /// Declared `void` (not a pointer): its returns carry no value.
+    pub returns_void: bool,
     pub params: Vec<Param>,
     pub annotations: Vec<Annotation>,
     /// Block 0 is the entry.
@@ -67,6 +69,10 @@ pub struct Param {
     pub ty: Option<Sym>,
     /// Declared as a pointer (`struct foo *f`, `void *v`).
     pub pointer: bool,
+    /// A branch tests the object itself: `if (ctx)`, `if (hb1 != hb2)`. A
+    /// lock inside it that is taken only then follows the object, which the
+    /// caller chose: not an imbalance.
+    pub object_tested: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +92,9 @@ pub struct Annotation {
 pub struct Block {
     pub events: Vec<Event>,
     pub term: Terminator,
+    /// For a block ending in a return: where the return statement (or the
+    /// closing brace a void function falls off) is, for witness paths.
+    pub at: Span,
 }
 
 #[derive(Debug)]
@@ -174,10 +183,18 @@ pub enum Terminator {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cond {
     Opaque,
+    /// A side-effect-free expression (`dev->flags & F_LOCKED`), by a hash of
+    /// its text: two branches on the same text take the same way.
+    Expr(u32),
     /// The value of the call at `events[event]` of `block` is non-zero.
     CallResult {
         block: BlockId,
         event: u32,
+        /// The local the result was stored in (`vma = vma_lookup(..); if (!vma)`).
+        var: Option<Sym>,
+        /// A hash of the call's text when its arguments have no side effects:
+        /// testing `gfpflags_allow_blocking(flags)` twice gives the same answer.
+        text: Option<u32>,
     },
     /// Parameter `index` is non-zero.
     Param(u8),
@@ -189,9 +206,23 @@ pub enum Cond {
 pub enum RetVal {
     Zero,
     NonZero,
+    /// A negative errno or `ERR_PTR()`: non-zero, and the function failed.
+    Error,
     Unknown,
     /// The value of a local variable (`return ret;`), known along some paths.
     Var(Sym),
+}
+
+impl RetVal {
+    /// Known to be non-zero (an error is non-zero too).
+    pub fn is_nonzero(self) -> bool {
+        matches!(self, RetVal::NonZero | RetVal::Error)
+    }
+
+    /// Known to be zero or non-zero.
+    pub fn is_known(self) -> bool {
+        matches!(self, RetVal::Zero | RetVal::NonZero | RetVal::Error)
+    }
 }
 
 impl FileFacts {

@@ -6,8 +6,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-const CHECKS: &[&str] =
-    &["fault-under-lock", "double-lock", "conditional-locking", "lock-order-cycle", "sleep-in-atomic"];
+const CHECKS: &[&str] = &[
+    "fault-under-lock",
+    "double-lock",
+    "conditional-locking",
+    "lock-order-cycle",
+    "sleep-in-atomic",
+    "lock-imbalance",
+];
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")

@@ -1,6 +1,7 @@
 //! The dataflow state: locks held on every path to a point (must-held),
-//! locks the function released without taking them, and whether page faults
-//! are disabled.
+//! locks held or dropped on some path (may-held, for lock-imbalance), locks
+//! the function released without taking them, and whether page faults are
+//! disabled.
 
 use super::classes::ClassId;
 use super::witness::Chain;
@@ -35,6 +36,52 @@ pub struct HeldLock {
     pub exported: bool,
 }
 
+/// What a branch tested: the same key on two branches means the same value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CondKey {
+    Param(u8),
+    Var(Sym),
+    Expr(u32),
+}
+
+/// A condition a path took: `(key, non-zero)`.
+pub type Fact = (CondKey, bool);
+
+/// At most this many facts are remembered per path or per lock.
+const MAX_FACTS: usize = 8;
+
+/// A lock this function took that is held (or, in `dropped`, was released)
+/// on some path to a point, with the branch facts of the paths where it is.
+#[derive(Debug, Clone)]
+pub struct MayHeld {
+    pub class: ClassId,
+    pub lock: LockRef,
+    /// Where it was taken (in `may_held`) or released (in `dropped`).
+    pub site: Span,
+    pub taker: Sym,
+    /// Facts every path where this entry holds took: a later branch the
+    /// other way cannot see it (`if (need) lock; ... if (need) unlock;`).
+    pub when: SmallVec<[Fact; 2]>,
+    /// A callee or primitive may have dropped it (and maybe re-taken it):
+    /// whether it is held is not known, so no imbalance is claimed.
+    pub uncertain: bool,
+    /// Readers nest (rcu_read_lock): counting them is beyond this analysis.
+    pub recursive: bool,
+    /// In `dropped`: released on every path to here, not only some.
+    pub everywhere: bool,
+}
+
+/// What a release found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Released {
+    /// Held here on every path, or on some path (the others never took it).
+    Held,
+    /// Already released by this function on some path to here, at this site.
+    Twice(Span),
+    /// Not this function's lock: the caller's.
+    CallersLock,
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct State {
     pub held: SmallVec<[HeldLock; 4]>,
@@ -50,6 +97,12 @@ pub struct State {
     pub may_released: SmallVec<[ClassId; 2]>,
     /// Locals known to be zero or non-zero here (`ret = -ENOMEM`, `locked = true`).
     pub vars: SmallVec<[(Sym, RetVal); 2]>,
+    /// Branch conditions every path to here took.
+    pub facts: SmallVec<[Fact; 2]>,
+    /// This function's locks held on some path to here (union at joins).
+    pub may_held: SmallVec<[MayHeld; 1]>,
+    /// This function's locks released on some path to here and not re-taken.
+    pub dropped: SmallVec<[MayHeld; 1]>,
 }
 
 pub fn same_instance(a: &LockRef, b: &LockRef) -> bool {
@@ -63,8 +116,18 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before =
-            (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len(), self.vars.len());
+        let before = (
+            self.held.len(),
+            self.released.len(),
+            self.pagefault_disabled,
+            self.may_released.len(),
+            self.vars.len(),
+            self.may_held.len() + self.dropped.len(),
+        );
+        let (mine, theirs) = (self.path_facts(), other.path_facts());
+        union_may(&mut self.may_held, &other.may_held, &mine, &theirs);
+        union_may(&mut self.dropped, &other.dropped, &mine, &theirs);
+        self.facts.retain(|f| other.facts.contains(f));
         self.vars.retain(|v| other.vars.contains(v));
         self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
@@ -79,13 +142,77 @@ impl State {
             }
         }
         before
-            != (self.held.len(), self.released.len(), self.pagefault_disabled, self.may_released.len(), self.vars.len())
+            != (
+                self.held.len(),
+                self.released.len(),
+                self.pagefault_disabled,
+                self.may_released.len(),
+                self.vars.len(),
+                self.may_held.len() + self.dropped.len(),
+            )
+    }
+
+    /// A cheap fingerprint: two states of one point with the same
+    /// fingerprint need not be propagated again.
+    pub fn signature(&self) -> [usize; 8] {
+        [
+            self.held.len(),
+            self.released.len(),
+            self.pagefault_disabled as usize | (self.no_sleep as usize) << 16,
+            self.may_released.len(),
+            self.vars.len(),
+            self.facts.len(),
+            self.may_held.len() + self.dropped.len(),
+            self.may_held.iter().chain(&self.dropped).map(|m| m.when.len() + m.uncertain as usize).sum(),
+        ]
+    }
+
+    /// The facts of this path: the branches it took and the locals' values.
+    fn path_facts(&self) -> SmallVec<[Fact; 4]> {
+        // Locals first: they are the surest correlation (`if (locked)`).
+        let mut out: SmallVec<[Fact; 4]> = self.vars.iter().map(|(v, k)| (CondKey::Var(*v), k.is_nonzero())).collect();
+        for f in &self.facts {
+            if !out.contains(f) {
+                out.push(*f);
+            }
+        }
+        out
+    }
+
+    /// This path took the branch `key` the `value` way: locks held or
+    /// dropped only on paths that went the other way are not on this one.
+    pub fn learn(&mut self, key: CondKey, value: bool) {
+        let contradicts = |m: &MayHeld| m.when.contains(&(key, !value));
+        self.may_held.retain(|m| !contradicts(m));
+        self.dropped.retain(|m| !contradicts(m));
+        self.facts.retain(|(k, _)| *k != key);
+        if self.facts.len() < MAX_FACTS {
+            self.facts.push((key, value));
+        }
     }
 
     pub fn add(&mut self, lock: HeldLock) {
         // A lock the caller held and this function released comes back as the
         // caller's: it is not an exit effect of this function.
         self.may_released.retain(|c| *c != lock.class);
+        self.dropped.retain(|d| d.class != lock.class);
+        // Locking through a local pointer proves it is not NULL.
+        if let Base::Local(v) = lock.lock.base {
+            self.set_var(v, RetVal::NonZero);
+        }
+        if lock.exported && !self.released.iter().any(|(c, _)| *c == lock.class) {
+            self.may_held.retain(|m| !(m.class == lock.class && m.lock == lock.lock));
+            self.may_held.push(MayHeld {
+                class: lock.class,
+                lock: lock.lock.clone(),
+                site: lock.site,
+                taker: lock.taker,
+                when: SmallVec::new(),
+                uncertain: false,
+                recursive: lock.recursive_read,
+                everywhere: false,
+            });
+        }
         if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
             self.released.remove(pos);
             self.held.push(HeldLock { exported: false, ..lock });
@@ -95,8 +222,19 @@ impl State {
     }
 
     /// Drops the held lock matching `lock` (same instance, else same class);
-    /// a lock not held here was held by the caller.
-    pub fn release(&mut self, class: ClassId, lock: &LockRef) {
+    /// a lock not held here was held by the caller. `certain`: a plain
+    /// release, not a primitive that may drop and re-take the lock.
+    pub fn release(&mut self, class: ClassId, lock: &LockRef, site: Span, certain: bool) -> Released {
+        // A primitive that may drop and re-take the lock leaves the may-sets
+        // alone (the lock is back when it returns).
+        let outcome = if certain {
+            self.release_may(class, lock, site)
+        } else {
+            for m in self.may_held.iter_mut().filter(|m| m.class == class) {
+                m.uncertain = true;
+            }
+            Released::CallersLock
+        };
         let pos = self
             .held
             .iter()
@@ -112,10 +250,46 @@ impl State {
                     self.may_released.push(class);
                 }
             }
+            // Not held on every path: on some, the caller's lock.
             None => {
                 self.released.push((class, lock.clone()));
                 self.may_released.push(class);
             }
+        }
+        if certain {
+            outcome
+        } else {
+            Released::Held
+        }
+    }
+
+    /// The may-held side of a release: the lock moves to `dropped`, unless
+    /// it was taken more than once (a double lock leaves one behind). A
+    /// second release of the same instance is `Twice`.
+    fn release_may(&mut self, class: ClassId, lock: &LockRef, site: Span) -> Released {
+        let holding = self.held.iter().filter(|h| h.class == class).count();
+        let exact = |set: &[MayHeld]| set.iter().position(|m| m.class == class && same_instance(&m.lock, lock));
+        if holding >= 2 && exact(&self.may_held).is_none() {
+            return Released::Held;
+        }
+        let twice = exact(&self.dropped).map(|i| self.dropped[i].site);
+        let found = exact(&self.may_held).or_else(|| self.may_held.iter().position(|m| m.class == class));
+        match found {
+            Some(i) => {
+                let mut m = self.may_held.remove(i);
+                m.site = site;
+                m.everywhere = holding > 0;
+                let recursive = m.recursive;
+                self.dropped.retain(|d| d.class != class);
+                self.dropped.push(m);
+                match twice {
+                    Some(at) if holding == 0 && !recursive => Released::Twice(at),
+                    _ => Released::Held,
+                }
+            }
+            None if holding == 1 => Released::Held,
+            None if exact(&self.dropped).is_some_and(|i| self.dropped[i].recursive) => Released::Held,
+            None => twice.map_or(Released::CallersLock, Released::Twice),
         }
     }
 
@@ -124,9 +298,20 @@ impl State {
         self.vars.iter().find(|(v, _)| *v == var).map_or(RetVal::Unknown, |(_, k)| *k)
     }
 
+    /// The local `var` is assigned: a lock reached through it is another
+    /// object from now on.
+    pub fn assign(&mut self, var: Sym, value: RetVal) {
+        let through = |m: &MayHeld| m.lock.base == Base::Local(var);
+        self.dropped.retain(|m| !through(m));
+        for m in self.may_held.iter_mut().filter(|m| through(m)) {
+            m.uncertain = true;
+        }
+        self.set_var(var, value);
+    }
+
     pub fn set_var(&mut self, var: Sym, value: RetVal) {
         self.vars.retain(|(v, _)| *v != var);
-        if matches!(value, RetVal::Zero | RetVal::NonZero) && self.vars.len() < 8 {
+        if value.is_known() && self.vars.len() < 8 {
             self.vars.push((var, value));
         }
     }
@@ -134,5 +319,43 @@ impl State {
     /// The caller's locks this function may have dropped by now.
     pub fn released_classes(&self) -> SmallVec<[ClassId; 2]> {
         self.may_released.clone()
+    }
+}
+
+/// Union of may-sets at a join. An entry on one side only holds under that
+/// side's facts; on both sides, under the facts both agree on.
+fn union_may(mine: &mut SmallVec<[MayHeld; 1]>, theirs: &[MayHeld], my_facts: &[Fact], their_facts: &[Fact]) {
+    let same = |a: &MayHeld, b: &MayHeld| a.class == b.class && a.lock == b.lock;
+    for m in mine.iter_mut() {
+        match theirs.iter().find(|t| same(m, t)) {
+            Some(t) => {
+                m.when.retain(|f| t.when.contains(f));
+                m.uncertain |= t.uncertain;
+                m.everywhere &= t.everywhere;
+            }
+            None => {
+                extend_facts(&mut m.when, my_facts);
+                m.everywhere = false;
+            }
+        }
+    }
+    for t in theirs {
+        if !mine.iter().any(|m| same(m, t)) {
+            let mut t = t.clone();
+            t.everywhere = false;
+            extend_facts(&mut t.when, their_facts);
+            mine.push(t);
+        }
+    }
+}
+
+fn extend_facts(when: &mut SmallVec<[Fact; 2]>, facts: &[Fact]) {
+    for f in facts {
+        if when.len() >= MAX_FACTS {
+            break;
+        }
+        if !when.iter().any(|(k, _)| *k == f.0) {
+            when.push(*f);
+        }
     }
 }

@@ -4,14 +4,16 @@
 pub mod conditional_locking;
 pub mod double_lock;
 pub mod fault_under_lock;
+pub mod lock_imbalance;
 pub mod lock_order_cycle;
 pub mod sleep_in_atomic;
 mod trace;
 
+use crate::analysis::classes::ClassId;
 use crate::analysis::dataflow::Observation;
 use crate::analysis::Analysis;
 use crate::finding::{Finding, Severity};
-use crate::index::Program;
+use crate::index::{FuncId, Program};
 use crate::model::Model;
 
 /// A check's stable identity.
@@ -27,6 +29,7 @@ pub const CHECKS: &[&CheckInfo] = &[
     &conditional_locking::INFO,
     &double_lock::INFO,
     &fault_under_lock::INFO,
+    &lock_imbalance::INFO,
     &lock_order_cycle::INFO,
     &sleep_in_atomic::INFO,
 ];
@@ -38,12 +41,31 @@ pub fn find(id: &str) -> Option<&'static CheckInfo> {
 /// All findings of all checks, in no particular order (the caller sorts).
 pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
+    let double_locked: rustc_hash::FxHashSet<(FuncId, ClassId)> = analysis
+        .observations
+        .iter()
+        .filter_map(|(f, o)| match o {
+            Observation::AcquireWhileHeld { held, .. } => Some((*f, held.class)),
+            _ => None,
+        })
+        .collect();
     for (func, obs) in &analysis.observations {
         let finding = match obs {
             Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
             Observation::AcquireWhileHeld { .. } => double_lock::finding(prog, analysis, *func, obs),
             Observation::Ordered { .. } => None,
             Observation::SleepInAtomic { .. } => sleep_in_atomic::finding(prog, analysis, *func, obs),
+            // A parameter-dependent state is conditional-locking's finding; a
+            // lock left held by a double acquisition is double-lock's.
+            Observation::Imbalance(imb)
+                if analysis.conditional.iter().any(|(f, c)| f == func && c.classes.contains(&imb.class))
+                    || double_locked.contains(&(*func, imb.class)) =>
+            {
+                None
+            }
+            Observation::DoubleUnlock { .. } | Observation::Imbalance(_) => {
+                lock_imbalance::finding(prog, analysis, *func, obs)
+            }
         };
         out.extend(finding);
     }

@@ -125,6 +125,7 @@ pub(crate) fn extract_macros(
             span: crate::ir::Span { start: m.name_start, end: m.name_end },
             is_static: false,
             is_macro: true,
+            returns_void: false,
             params: ps,
             annotations: Vec::new(),
             blocks,

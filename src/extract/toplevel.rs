@@ -99,6 +99,9 @@ fn function(
         return None;
     }
     let body = node.child_by_field_name("body")?;
+    // `void f(..)`, not `void *f(..)`: the declarator is the function itself.
+    let returns_void = node.child_by_field_name("type").is_some_and(|t| text(t, src) == "void")
+        && node.child_by_field_name("declarator").is_some_and(|d| d.kind() == "function_declarator");
     let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
     let (from, to) = (node.start_byte(), body.start_byte());
     let annotations = annotations_between(found, from..to, &params, names);
@@ -117,6 +120,7 @@ fn function(
         span,
         is_static: has_storage_static(node, src),
         is_macro: false,
+        returns_void,
         params,
         annotations,
         blocks,
@@ -170,7 +174,17 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         let (blocks, params, _) = builder.lower_statements(&stmts);
         let is_static =
             children[..i].iter().any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
-        facts.functions.push(Function { name, span, is_static, is_macro: false, params, annotations, blocks });
+        let returns_void = i >= 1 && text(children[i - 1], src) == "void";
+        facts.functions.push(Function {
+            name,
+            span,
+            is_static,
+            is_macro: false,
+            returns_void,
+            params,
+            annotations,
+            blocks,
+        });
         i = j + 1;
     }
 }
@@ -202,13 +216,13 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Interner) -> Vec<Param>
             if p.child_by_field_name("type").is_some_and(|t| text(t, src) == "void") {
                 continue;
             }
-            out.push(Param { name: names.intern(""), ty, pointer: false });
+            out.push(Param { name: names.intern(""), ty, pointer: false, object_tested: false });
             continue;
         };
         let pointer = p
             .child_by_field_name("declarator")
             .is_some_and(|d| matches!(d.kind(), "pointer_declarator" | "array_declarator"));
-        out.push(Param { name: names.intern(text(name, src)), ty, pointer });
+        out.push(Param { name: names.intern(text(name, src)), ty, pointer, object_tested: false });
     }
     out
 }

@@ -115,11 +115,20 @@ impl<'a> Analyzer<'_, 'a> {
                 });
             }
         }
-        let untested_may =
-            if tested { None } else { Some(summary.may_release_if_nonzero.iter().chain(&summary.may_release_if_zero)) };
-        for (class, lock) in summary.exit_releases.iter().chain(untested_may.into_iter().flatten()) {
+        for (class, lock) in &summary.exit_releases {
+            // A callee that takes the lock itself may hand back a different
+            // state than its summary can say: only a pure releasing helper
+            // (`foo_unlock()`) releases for certain.
+            let certain = !summary.acquires.iter().any(|a| a.class == *class);
             let (class, lock) = self.map_exit(*class, lock, call);
-            state.release(class, &lock);
+            self.release(state, class, &lock, call.span, callee, certain);
+        }
+        // Released on some returns, and the caller does not test which.
+        if !tested {
+            for (class, lock) in summary.may_release_if_nonzero.iter().chain(&summary.may_release_if_zero) {
+                let (class, lock) = self.map_exit(*class, lock, call);
+                self.release(state, class, &lock, call.span, callee, false);
+            }
         }
         for exit in &summary.exit_acquires {
             self.add_exit_lock(state, exit, call, callee);
@@ -220,7 +229,7 @@ impl<'a> Analyzer<'_, 'a> {
                 {
                     for (class, lock) in released {
                         let (class, lock) = self.map_exit(*class, lock, call);
-                        state.release(class, &lock);
+                        self.release(state, class, &lock, call.span, sym, true);
                     }
                 }
             }

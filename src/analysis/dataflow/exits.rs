@@ -41,7 +41,8 @@ impl ExitShape {
     }
 }
 impl Analyzer<'_, '_> {
-    pub(super) fn finish(self) -> Outcome {
+    pub(super) fn finish(mut self) -> Outcome {
+        let imbalances = if self.assume.is_none() { self.imbalances() } else { Vec::new() };
         // A lock inside a stack object dies with the function: no caller sees it.
         let exported = |s: &State| -> Vec<HeldLock> {
             s.held.iter().filter(|h| h.exported && !matches!(h.lock.base, Base::Stack(_))).cloned().collect()
@@ -61,8 +62,7 @@ impl Analyzer<'_, '_> {
         };
         let all = intersect(&mut self.exits.iter().map(|(_, s)| exported(s)));
         let nonzero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::Zero).map(|(_, s)| exported(s)));
-        let zero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::NonZero).map(|(_, s)| exported(s)));
-        let has = |v: RetVal| self.exits.iter().any(|(r, _)| *r == v);
+        let zero = intersect(&mut self.exits.iter().filter(|(v, _)| !v.is_nonzero()).map(|(_, s)| exported(s)));
         let func = self.id;
         let to_exit = |h: &HeldLock| ExitLock {
             class: h.class,
@@ -111,7 +111,7 @@ impl Analyzer<'_, '_> {
             Some(part)
         };
         let exit_shape =
-            ExitShape { parts: [part(&|_| true), part(&|v| v == RetVal::Zero), part(&|v| v == RetVal::NonZero)] };
+            ExitShape { parts: [part(&|_| true), part(&|v| v == RetVal::Zero), part(&|v| v.is_nonzero())] };
         let released = released_in(&|_| true);
         let union_released = |filter: &dyn Fn(RetVal) -> bool| -> Vec<(ClassId, LockRef)> {
             let mut out: Vec<(ClassId, LockRef)> = Vec::new();
@@ -126,24 +126,125 @@ impl Analyzer<'_, '_> {
             out
         };
         let may_release_if_nonzero = union_released(&|v| v != RetVal::Zero);
-        let may_release_if_zero = union_released(&|v| v != RetVal::NonZero);
+        let may_release_if_zero = union_released(&|v| !v.is_nonzero());
         let mut summary = FunctionSummary {
             fault: self.fault,
             sleep: self.sleep,
             acquires: self.acquires,
             exit_acquires: all.iter().map(to_exit).collect(),
-            acquires_if_nonzero: if has(RetVal::Zero) { minus(&nonzero) } else { Vec::new() },
-            acquires_if_zero: if has(RetVal::NonZero) { minus(&zero) } else { Vec::new() },
+            acquires_if_nonzero: if self.exits.iter().any(|(r, _)| *r == RetVal::Zero) {
+                minus(&nonzero)
+            } else {
+                Vec::new()
+            },
+            acquires_if_zero: if self.exits.iter().any(|(r, _)| r.is_nonzero()) { minus(&zero) } else { Vec::new() },
             exit_releases: released.unwrap_or_default(),
             may_release_if_nonzero,
             may_release_if_zero,
         };
         apply_annotations(self.ctx, self.id, self.def, &mut summary);
-        let mut observations = self.observations;
+        let mut observations = std::mem::take(&mut self.observations);
+        observations.extend(imbalances.into_iter().map(Observation::Imbalance));
         // A tail run once per incoming edge may observe the same thing twice.
         let mut seen = rustc_hash::FxHashSet::default();
         observations.retain(|o| seen.insert(observation_key(o)));
         Outcome { summary, observations, exit_shape }
+    }
+}
+
+/// How one return leaves a lock the function took.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ExitHold {
+    Held,
+    /// Held on some paths into this return and not on others.
+    Mixed,
+    Free,
+    /// A callee may have dropped it: nothing is claimed.
+    Unknown,
+}
+
+impl Analyzer<'_, '_> {
+    /// Locks this function takes that are held at some returns and not at
+    /// others, where neither the return value nor an annotation tells the
+    /// caller which: the lock-imbalance check.
+    fn imbalances(&self) -> Vec<Imbalance> {
+        let func = &self.def.func;
+        // A macro is pasted into its caller; an annotated function states
+        // its contract (sparse's __acquires/__releases/__cond_lock).
+        if func.is_macro || func.annotations.iter().any(|a| a.kind != AnnotationKind::MustHold) {
+            return Vec::new();
+        }
+        let mut candidates: Vec<(ClassId, &LockRef, Span, Sym)> = Vec::new();
+        for (_, st) in &self.exits {
+            let owned = st.held.iter().filter(|h| h.exported).map(|h| (h.class, &h.lock, h.site, h.taker));
+            let may = st
+                .may_held
+                .iter()
+                .filter(|m| !m.uncertain && !m.recursive)
+                .map(|m| (m.class, &m.lock, m.site, m.taker));
+            for c in owned.chain(may) {
+                if !matches!(c.1.base, Base::Stack(_)) && !candidates.iter().any(|o| o.0 == c.0 && o.1 == c.1) {
+                    candidates.push(c);
+                }
+            }
+        }
+        let mut out: Vec<Imbalance> = Vec::new();
+        for (class, lock, taken, taker) in candidates {
+            // Per-object locks (the folio lock) move with the object through
+            // loops; nested readers (rcu) are counted, not held.
+            let classes = &self.ctx.classes;
+            if out.iter().any(|o| o.class == class) || classes.is_weak(class) || classes.is_per_object(class) {
+                continue;
+            }
+            if self.exits.iter().any(|(_, st)| st.held.iter().any(|h| h.class == class && h.recursive_read)) {
+                continue;
+            }
+            if let Base::Param(i) = lock.base {
+                if func.params.get(i as usize).is_some_and(|p| p.object_tested) {
+                    continue;
+                }
+            }
+            let holds: Vec<ExitHold> = self.exits.iter().map(|(_, st)| exit_hold(st, class, lock)).collect();
+            let at = |i: usize| self.exit_at[i];
+            let value = |i: usize| self.exits[i].0;
+            let first = |want: ExitHold| (0..holds.len()).filter(|&i| holds[i] == want).min_by_key(|&i| at(i));
+            let found = if let Some(i) = first(ExitHold::Mixed) {
+                Some((i, None))
+            } else {
+                let frees: Vec<usize> = (0..holds.len()).filter(|&i| holds[i] == ExitHold::Free).collect();
+                let overlaps = |i: usize| {
+                    let v = value(i);
+                    func.returns_void || v == RetVal::Error || (v.is_known() && frees.iter().any(|&f| value(f) == v))
+                };
+                let bad =
+                    (0..holds.len()).filter(|&i| holds[i] == ExitHold::Held && overlaps(i)).min_by_key(|&i| at(i));
+                bad.and_then(|i| {
+                    let free = frees.iter().copied().find(|&f| value(f) == value(i)).or(frees.first().copied())?;
+                    Some((i, Some(at(free))))
+                })
+            };
+            if let Some((i, free_exit)) = found {
+                out.push(Imbalance { class, taken, taker, held_exit: at(i), free_exit, held_value: value(i) });
+            }
+        }
+        out
+    }
+}
+
+fn exit_hold(st: &State, class: ClassId, lock: &LockRef) -> ExitHold {
+    if st.held.iter().any(|h| h.exported && h.class == class && h.lock == *lock) {
+        return ExitHold::Held;
+    }
+    let dropped = st.dropped.iter().find(|m| m.class == class && m.lock == *lock);
+    match st.may_held.iter().find(|m| m.class == class && m.lock == *lock) {
+        Some(m) if m.uncertain => ExitHold::Unknown,
+        // Held on some paths in, released on others.
+        Some(_) if dropped.is_some() => ExitHold::Mixed,
+        Some(_) => ExitHold::Unknown,
+        // Taken and released on every path in.
+        None if dropped.is_some_and(|d| d.everywhere) => ExitHold::Free,
+        // Never taken on some path: a helper that locks only when it applies.
+        None => ExitHold::Unknown,
     }
 }
 
@@ -229,5 +330,7 @@ fn observation_key(o: &Observation) -> (u8, u32, ClassId, ClassId) {
         Observation::AcquireWhileHeld { held, site, .. } => (1, site.start, held.class, held.class),
         Observation::Ordered { held, class, site, .. } => (2, site.start, held.class, *class),
         Observation::SleepInAtomic { site, .. } => (3, site.start, ClassId(0), ClassId(0)),
+        Observation::DoubleUnlock { class, site, .. } => (4, site.start, *class, *class),
+        Observation::Imbalance(i) => (5, i.held_exit.start, i.class, i.class),
     }
 }

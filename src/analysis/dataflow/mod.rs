@@ -3,7 +3,7 @@
 //! and the observations the checks turn into findings.
 
 use super::classes::{ClassId, Classes};
-use super::held::{same_instance, HeldLock, State};
+use super::held::{same_instance, CondKey, HeldLock, Released, State};
 use super::summary::{Acquisition, Effect, ExitLock, FunctionSummary, MAX_ACQUISITIONS, MAX_WITNESS_DEPTH};
 use super::witness::{Chain, Hop};
 use crate::index::{FuncDef, FuncId, Program, Target};
@@ -33,6 +33,24 @@ pub enum Observation {
     SleepInAtomic { context: SleepContext, site: Span, callee: Sym, chain: Option<Chain> },
     /// `class` acquired (blocking) at `site` while `held`, of the same class, is held.
     AcquireWhileHeld { held: HeldLock, site: Span, callee: Sym, chain: Option<Chain>, same_instance: bool },
+    /// `class`, released at `first` on some path, released again at `site`.
+    DoubleUnlock { class: ClassId, first: Span, site: Span, callee: Sym },
+    /// The function returns with a lock it took held on some paths and not
+    /// on others, and nothing in its contract says so.
+    Imbalance(Imbalance),
+}
+
+/// A lock-imbalance: `lock` (taken at `taken` by `taker`) is still held at
+/// the return at `held_exit` but released before the return at `free_exit`
+/// (`None`: the paths into `held_exit` itself disagree).
+#[derive(Debug, Clone)]
+pub struct Imbalance {
+    pub class: ClassId,
+    pub taken: Span,
+    pub taker: Sym,
+    pub held_exit: Span,
+    pub free_exit: Option<Span>,
+    pub held_value: RetVal,
 }
 
 /// Why sleeping is not allowed at a point.
@@ -78,6 +96,9 @@ pub struct Outcome {
     pub exit_shape: ExitShape,
 }
 
+/// The latest state on each edge into a block, by (source block, successor index).
+type IncomingEdges = SmallVec<[((BlockId, u16), State); 2]>;
+
 struct Analyzer<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     id: FuncId,
@@ -90,6 +111,8 @@ struct Analyzer<'c, 'a> {
     sleep: Option<Effect>,
     acquires: Vec<Acquisition>,
     exits: Vec<(RetVal, State)>,
+    /// Where each of `exits` returns (byte offset of the return).
+    exit_at: Vec<Span>,
     /// Calls whose result a branch tests.
     tested_calls: rustc_hash::FxHashSet<(BlockId, u32)>,
 }
@@ -107,12 +130,13 @@ pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Out
         sleep: None,
         acquires: Vec::new(),
         exits: Vec::new(),
+        exit_at: Vec::new(),
         tested_calls: def
             .func
             .blocks
             .iter()
             .filter_map(|b| match b.term {
-                Terminator::Branch { cond: Cond::CallResult { block, event }, .. } => Some((block, event)),
+                Terminator::Branch { cond: Cond::CallResult { block, event, .. }, .. } => Some((block, event)),
                 _ => None,
             })
             .collect(),
@@ -150,11 +174,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         let n = blocks.len();
         let mut inn: Vec<Option<State>> = vec![None; n];
         inn[0] = Some(self.entry_state());
-        let mut work: Vec<BlockId> = vec![0];
+        // Blocks are visited in reverse postorder, so a join sees all its
+        // forward edges before its successors are visited.
+        let rpo_index = reverse_postorder(blocks);
+        let mut work: std::collections::BTreeSet<(u32, BlockId)> = std::collections::BTreeSet::new();
+        work.insert((rpo_index[0], 0));
         let mut queued = vec![false; n];
         queued[0] = true;
         let mut budget = n.saturating_mul(64) + 1024;
-        while let Some(b) = work.pop() {
+        // The latest state on each edge into a block: a block's entry state is
+        // recomputed from all of them, so facts learnt late (a lock held only
+        // when `locked` is false) are not lost to a stale earlier meet.
+        let mut incoming: Vec<IncomingEdges> = vec![SmallVec::new(); n];
+        while let Some((_, b)) = work.pop_first() {
             queued[b as usize] = false;
             budget = budget.saturating_sub(1);
             if budget == 0 {
@@ -164,18 +196,23 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 continue;
             };
             self.transfer_block(b, &mut state);
-            for (succ, edge) in self.successors(b, state) {
+            for (k, (succ, edge)) in self.successors(b, state).into_iter().enumerate() {
+                let key = (b, k as u16);
+                let edges = &mut incoming[succ as usize];
+                match edges.iter_mut().find(|(e, _)| *e == key) {
+                    Some((_, s)) => *s = edge,
+                    None => edges.push((key, edge)),
+                }
+                let mut joined = edges[0].1.clone();
+                for (_, e) in edges.iter().skip(1) {
+                    joined.meet(e);
+                }
                 let slot = &mut inn[succ as usize];
-                let changed = match slot {
-                    None => {
-                        *slot = Some(edge);
-                        true
-                    }
-                    Some(s) => s.meet(&edge),
-                };
+                let changed = slot.as_ref().is_none_or(|old| old.signature() != joined.signature());
+                *slot = Some(joined);
                 if changed && !queued[succ as usize] {
                     queued[succ as usize] = true;
-                    work.push(succ);
+                    work.insert((rpo_index[succ as usize], succ));
                 }
             }
         }
@@ -257,8 +294,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         self.primitive(state, prim, sym, lock.as_ref(), *span, false);
                     }
                 }
-                Event::SetVar { var, value } => state.set_var(*var, *value),
-                Event::GuardExit { guard, lock, .. } => {
+                Event::SetVar { var, value } => state.assign(*var, *value),
+                Event::GuardExit { guard, lock, span } => {
                     if let Some((
                         _,
                         Primitive::Acquire(p)
@@ -269,7 +306,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     )) = self.guard_primitive(*guard, lock.as_ref())
                     {
                         let (class, lock) = self.class_of(Some(p), lock.as_ref());
-                        state.release(class, &lock);
+                        self.release(state, class, &lock, *span, *guard, true);
                     }
                 }
             }
@@ -363,7 +400,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Primitive::Release(p) | Primitive::MayRelease(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
-                state.release(class, &lock);
+                let certain = matches!(prim, Primitive::Release(_));
+                self.release(state, class, &lock, span, callee, certain);
             }
             Primitive::AssertHeld(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
@@ -420,6 +458,24 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             | Primitive::SetClass(_)
             | Primitive::NoFault
             | Primitive::Neutral => {}
+        }
+    }
+
+    /// Releases a lock; a release of a lock this function already released
+    /// on some path to here is a double unlock.
+    pub(super) fn release(
+        &mut self,
+        state: &mut State,
+        class: ClassId,
+        lock: &LockRef,
+        site: Span,
+        callee: Sym,
+        certain: bool,
+    ) {
+        if let Released::Twice(first) = state.release(class, lock, site, certain) {
+            if self.record && !self.ctx.classes.is_weak(class) {
+                self.observations.push(Observation::DoubleUnlock { class, first, site, callee });
+            }
         }
     }
 
@@ -618,6 +674,32 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         out
     }
 
+    /// What a local known to be non-zero holds: kernel code keeps errnos in
+    /// `ret`, `err`, `rc`..., so `if (err) goto out;` leaves with an error.
+    fn nonzero_value(&self, var: Sym) -> RetVal {
+        match self.ctx.prog.name(var) {
+            "ret" | "err" | "error" | "rc" | "retval" | "status" | "rv" | "res" | "result" => RetVal::Error,
+            _ => RetVal::NonZero,
+        }
+    }
+
+    /// Both edges of a branch on `key`, each remembering which way it went.
+    fn branch_learning(
+        &self,
+        out: &mut SmallVec<[(BlockId, State); 2]>,
+        key: CondKey,
+        then: BlockId,
+        otherwise: BlockId,
+        state: State,
+    ) {
+        let mut then_state = state.clone();
+        then_state.learn(key, true);
+        let mut else_state = state;
+        else_state.learn(key, false);
+        out.push((then, then_state));
+        out.push((otherwise, else_state));
+    }
+
     fn is_var_return_tail(&self, b: BlockId) -> bool {
         let block = &self.def.func.blocks[b as usize];
         matches!(block.term, Terminator::Return(RetVal::Var(_))) && block.events.len() <= 8
@@ -640,6 +722,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         other => other,
                     };
                     self.exits.push((v, state));
+                    self.exit_at.push(def.func.blocks[b as usize].at);
                 }
             }
             Terminator::Unreachable => {}
@@ -648,9 +731,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     let taken = if self.assume.is_some_and(|(_, v)| v) { *then } else { *otherwise };
                     out.push((taken, state));
                 }
-                Cond::CallResult { block, event } => {
+                Cond::CallResult { block, event, var, text } => {
                     let mut then_state = state.clone();
                     let mut else_state = state;
+                    if let Some(h) = text {
+                        then_state.learn(CondKey::Expr(h), true);
+                        else_state.learn(CondKey::Expr(h), false);
+                    }
+                    if let Some(var) = var {
+                        then_state.set_var(var, self.nonzero_value(var));
+                        then_state.learn(CondKey::Var(var), true);
+                        else_state.set_var(var, RetVal::Zero);
+                        else_state.learn(CondKey::Var(var), false);
+                    }
                     if let Some(Event::Call(call)) =
                         def.func.blocks.get(block as usize).and_then(|blk| blk.events.get(event as usize))
                     {
@@ -663,17 +756,21 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 // learns the value.
                 Cond::Var(var) => match state.var(var) {
                     RetVal::Zero => out.push((*otherwise, state)),
-                    RetVal::NonZero => out.push((*then, state)),
+                    RetVal::NonZero | RetVal::Error => out.push((*then, state)),
                     _ => {
                         let mut then_state = state.clone();
-                        then_state.set_var(var, RetVal::NonZero);
+                        then_state.set_var(var, self.nonzero_value(var));
+                        then_state.learn(CondKey::Var(var), true);
                         let mut else_state = state;
                         else_state.set_var(var, RetVal::Zero);
+                        else_state.learn(CondKey::Var(var), false);
                         out.push((*then, then_state));
                         out.push((*otherwise, else_state));
                     }
                 },
-                _ => {
+                Cond::Param(i) => self.branch_learning(&mut out, CondKey::Param(i), *then, *otherwise, state),
+                Cond::Expr(h) => self.branch_learning(&mut out, CondKey::Expr(h), *then, *otherwise, state),
+                Cond::Opaque => {
                     out.push((*then, state.clone()));
                     out.push((*otherwise, state));
                 }
@@ -681,6 +778,42 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
         out
     }
+}
+
+/// Each block's position in a reverse postorder of the CFG from block 0
+/// (unreachable blocks last). Iterative: bodies can be deeply nested.
+fn reverse_postorder(blocks: &[crate::ir::Block]) -> Vec<u32> {
+    let n = blocks.len();
+    let targets = |b: usize| -> SmallVec<[BlockId; 2]> {
+        match &blocks[b].term {
+            Terminator::Goto(t) => smallvec::smallvec![*t],
+            Terminator::Branch { then, otherwise, .. } => smallvec::smallvec![*then, *otherwise],
+            Terminator::Switch(ts) => ts.iter().copied().collect(),
+            Terminator::Return(_) | Terminator::Unreachable => SmallVec::new(),
+        }
+    };
+    let mut post: Vec<usize> = Vec::with_capacity(n);
+    let mut seen = vec![false; n];
+    let mut stack: Vec<(usize, usize)> = vec![(0, 0)];
+    seen[0] = true;
+    while let Some((b, i)) = stack.pop() {
+        let succ = targets(b);
+        if let Some(&t) = succ.get(i) {
+            stack.push((b, i + 1));
+            let t = t as usize;
+            if t < n && !seen[t] {
+                seen[t] = true;
+                stack.push((t, 0));
+            }
+        } else {
+            post.push(b);
+        }
+    }
+    let mut index = vec![u32::MAX; n];
+    for (i, b) in post.iter().rev().enumerate() {
+        index[*b] = i as u32;
+    }
+    index
 }
 
 /// Keeps the effect that happens first in the function (by source

@@ -5,6 +5,7 @@ use super::parse_int;
 use super::BodyBuilder;
 use crate::extract::syntax::{callee_identifier, op_text, strip_parens, text};
 use crate::ir::{BlockId, Cond, Terminator};
+use std::hash::BuildHasher;
 use tree_sitter::Node;
 
 impl BodyBuilder<'_> {
@@ -42,6 +43,13 @@ impl BodyBuilder<'_> {
                             self.cur = mid;
                             return self.cond(right, then, otherwise, depth + 1);
                         }
+                        "==" | "!="
+                            if [left, right].iter().all(|n| n.kind() == "identifier" && !is_zero(*n, self.src)) =>
+                        {
+                            for side in [left, right] {
+                                self.mark_object_tested(side);
+                            }
+                        }
                         op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
                             let operand = if is_zero(right, self.src) { left } else { right };
                             return if op == "==" {
@@ -63,8 +71,12 @@ impl BodyBuilder<'_> {
                     }
                 }
                 self.emit_expr(node);
+                let text = node.child_by_field_name("arguments").and_then(|a| expr_key(a, self.src)).map(|args| {
+                    let name = callee_identifier(node, self.src).unwrap_or("");
+                    args ^ (rustc_hash::FxBuildHasher.hash_one(name) as u32)
+                });
                 let cond = match self.last_event_pos() {
-                    Some((block, event)) => Cond::CallResult { block, event },
+                    Some((block, event)) => Cond::CallResult { block, event, var: None, text },
                     None => Cond::Opaque,
                 };
                 return self.finish(Terminator::Branch { cond, then, otherwise });
@@ -72,23 +84,30 @@ impl BodyBuilder<'_> {
             "identifier" => {
                 let sym = self.names.intern(text(node, self.src));
                 let cond = if let Some(&(block, event)) = self.call_vars.get(&sym) {
-                    Cond::CallResult { block, event }
+                    let var = self.local_shadowing(sym).then_some(sym);
+                    Cond::CallResult { block, event, var, text: None }
                 } else if let Some(i) = if self.local_shadowing(sym) { None } else { self.param_index(sym) } {
+                    self.mark_object_tested(node);
                     Cond::Param(i)
                 } else if self.local_shadowing(sym) {
                     // Only locals: a global may change in any call.
                     Cond::Var(sym)
                 } else {
-                    Cond::Opaque
+                    expr_key(node, self.src).map_or(Cond::Opaque, Cond::Expr)
                 };
                 return self.finish(Terminator::Branch { cond, then, otherwise });
             }
             "assignment_expression" => {
                 self.emit_expr(node);
                 self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
+                let var = node
+                    .child_by_field_name("left")
+                    .filter(|l| l.kind() == "identifier")
+                    .map(|l| self.names.intern(text(l, self.src)))
+                    .filter(|v| self.local_shadowing(*v));
                 let cond = match node.child_by_field_name("right").map(strip_parens) {
                     Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
-                        Some((block, event)) => Cond::CallResult { block, event },
+                        Some((block, event)) => Cond::CallResult { block, event, var, text: None },
                         None => Cond::Opaque,
                     },
                     _ => Cond::Opaque,
@@ -98,7 +117,19 @@ impl BodyBuilder<'_> {
             _ => {}
         }
         self.emit_expr(node);
-        self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
+        let cond = expr_key(node, self.src).map_or(Cond::Opaque, Cond::Expr);
+        self.finish(Terminator::Branch { cond, then, otherwise });
+    }
+
+    /// `node` names a pointer parameter a branch tests as an object.
+    fn mark_object_tested(&mut self, node: Node) {
+        let sym = self.names.intern(text(node, self.src));
+        if self.local_shadowing(sym) {
+            return;
+        }
+        if let Some(p) = self.param_index(sym).and_then(|i| self.params.get_mut(i as usize)) {
+            p.object_tested |= p.pointer;
+        }
     }
 
     pub(super) fn local_shadowing(&self, sym: crate::ir::Sym) -> bool {
@@ -137,4 +168,35 @@ fn is_zero(node: Node, src: &[u8]) -> bool {
         "identifier" => text(node, src) == "NULL",
         _ => false,
     }
+}
+
+/// A key for a condition without side effects (no call, assignment or
+/// increment), so that two branches on the same text can be correlated:
+/// `if (dev->locked) ... if (dev->locked)`. The hash is of the text without
+/// blanks and comments.
+fn expr_key(node: Node, src: &[u8]) -> Option<u32> {
+    use std::hash::Hasher;
+    let mut stack = vec![node];
+    let mut visited = 0u32;
+    let mut hasher = rustc_hash::FxHasher::default();
+    while let Some(n) = stack.pop() {
+        visited += 1;
+        if visited > 256 {
+            return None;
+        }
+        match n.kind() {
+            "call_expression" | "assignment_expression" | "update_expression" | "comma_expression" => return None,
+            "comment" => continue,
+            _ => {}
+        }
+        if n.child_count() == 0 {
+            hasher.write(text(n, src).as_bytes());
+            hasher.write_u8(0);
+            continue;
+        }
+        let mut cursor = n.walk();
+        let children: Vec<Node> = n.children(&mut cursor).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    Some(hasher.finish() as u32)
 }

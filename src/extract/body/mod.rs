@@ -74,7 +74,8 @@ impl<'a> BodyBuilder<'a> {
     /// Lowers the function body and closes the CFG with a fall-off return.
     pub(crate) fn lower_body(mut self, body: Node) -> (Vec<Block>, Vec<Param>, bool) {
         self.stmt(body);
-        self.finish(Terminator::Return(RetVal::Unknown));
+        let end = self.span(body).end;
+        self.finish_return(RetVal::Unknown, Span { start: end.saturating_sub(1), end });
         (self.blocks, self.params, self.flattened)
     }
 
@@ -87,7 +88,8 @@ impl<'a> BodyBuilder<'a> {
             self.stmt(s);
         }
         self.pop_scope();
-        self.finish(Terminator::Return(RetVal::Unknown));
+        let end = stmts.last().map_or(Span::default(), |s| self.span(*s));
+        self.finish_return(RetVal::Unknown, end);
         (self.blocks, self.params, self.flattened)
     }
 
@@ -105,6 +107,16 @@ impl<'a> BodyBuilder<'a> {
         if let Some(block) = self.blocks.get_mut(self.cur as usize) {
             if matches!(block.term, Terminator::Unreachable) {
                 block.term = term;
+            }
+        }
+    }
+
+    /// Ends the current block with a return written at byte `at`.
+    pub(super) fn finish_return(&mut self, value: RetVal, at: Span) {
+        if let Some(block) = self.blocks.get_mut(self.cur as usize) {
+            if matches!(block.term, Terminator::Unreachable) {
+                block.term = Terminator::Return(value);
+                block.at = at;
             }
         }
     }
@@ -509,26 +521,33 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn return_stmt(&mut self, node: Node) {
+        let at = self.span(node);
         let value = first_expr_child(node);
         let Some(value) = value else {
             self.exit_guards_above(0);
-            self.finish(Terminator::Return(RetVal::Unknown));
+            self.finish_return(RetVal::Unknown, at);
             self.dead();
             return;
         };
         let (inner, negated) = strip_not(value);
-        if inner.kind() == "call_expression" {
+        let is_err_ptr = inner.kind() == "call_expression"
+            && callee_identifier(inner, self.src).is_some_and(|n| matches!(n, "ERR_PTR" | "ERR_CAST"));
+        if inner.kind() == "call_expression" && !is_err_ptr {
             // `return mutex_trylock(&m);` returns non-zero exactly when locked.
             self.emit_expr(value);
             if let Some((block, event)) = self.last_event_pos() {
                 let nonzero = self.new_block();
                 let zero = self.new_block();
                 let (then, otherwise) = if negated { (zero, nonzero) } else { (nonzero, zero) };
-                self.finish(Terminator::Branch { cond: Cond::CallResult { block, event }, then, otherwise });
+                self.finish(Terminator::Branch {
+                    cond: Cond::CallResult { block, event, var: None, text: None },
+                    then,
+                    otherwise,
+                });
                 for (b, v) in [(nonzero, RetVal::NonZero), (zero, RetVal::Zero)] {
                     self.cur = b;
                     self.exit_guards_above(0);
-                    self.finish(Terminator::Return(v));
+                    self.finish_return(v, at);
                 }
                 self.dead();
                 return;
@@ -539,10 +558,11 @@ impl<'a> BodyBuilder<'a> {
             v if v.kind() == "identifier" && text(v, self.src) != "NULL" => {
                 RetVal::Var(self.names.intern(text(v, self.src)))
             }
+            _ if is_err_ptr => RetVal::Error,
             _ => ret_val(value, self.src),
         };
         self.exit_guards_above(0);
-        self.finish(Terminator::Return(ret));
+        self.finish_return(ret, at);
         self.dead();
     }
 
@@ -607,8 +627,11 @@ pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
         "true" => RetVal::NonZero,
         "false" | "null" => RetVal::Zero,
         "identifier" if text(node, src) == "NULL" => RetVal::Zero,
-        // `-EAGAIN`, `-1`
-        "unary_expression" if op_text(node, src) == "-" => RetVal::NonZero,
+        // `-EAGAIN`: an errno; `-1`
+        "unary_expression" if op_text(node, src) == "-" => match node.child_by_field_name("argument") {
+            Some(a) if a.kind() == "identifier" && text(a, src).starts_with('E') => RetVal::Error,
+            _ => RetVal::NonZero,
+        },
         _ => RetVal::Unknown,
     }
 }
