@@ -154,16 +154,17 @@ impl State {
 
     /// A cheap fingerprint: two states of one point with the same
     /// fingerprint need not be propagated again.
-    pub fn signature(&self) -> [usize; 8] {
+    pub fn signature(&self, with_facts: bool) -> [usize; 8] {
+        let facts = |n: usize| if with_facts { n } else { 0 };
         [
             self.held.len(),
             self.released.len(),
             self.pagefault_disabled as usize | (self.no_sleep as usize) << 16,
             self.may_released.len(),
             self.vars.len(),
-            self.facts.len(),
+            facts(self.facts.len()),
             self.may_held.len() + self.dropped.len(),
-            self.may_held.iter().chain(&self.dropped).map(|m| m.when.len() + m.uncertain as usize).sum(),
+            facts(self.may_held.iter().chain(&self.dropped).map(|m| m.when.len() + m.uncertain as usize).sum()),
         ]
     }
 

@@ -52,6 +52,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     for id in 0..n {
         graph.add_node(id as FuncId);
     }
+    let called: Vec<smallvec::SmallVec<[u8; 2]>> =
+        prog.funcs.iter().map(|def| dataflow::called_params(def).into_iter().collect()).collect();
     for (id, def) in prog.funcs.iter().enumerate() {
         for block in &def.func.blocks {
             for event in &block.events {
@@ -59,11 +61,21 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
                 let Callee::Named(sym) = call.callee else {
                     continue;
                 };
+                if def.func.params.iter().any(|p| p.name == sym) {
+                    continue;
+                }
                 match prog.resolve_call(sym, def.file) {
                     Target::Functions(ids) => {
-                        for callee in ids {
+                        for &callee in &ids {
                             graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
                             stats.call_edges += 1;
+                            // A function passed to a parameter the callee
+                            // calls runs below this caller: summarise it first.
+                            for &p in &called[callee as usize] {
+                                if let Some(f) = dataflow::callback_arg(prog, call, p, def.file) {
+                                    graph.add_edge(NodeIndex::new(id), NodeIndex::new(f as usize), ());
+                                }
+                            }
                         }
                     }
                     Target::Unknown => stats.unresolved_calls += 1,
@@ -83,6 +95,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     let mut classes = Classes::default();
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
+    let mut callback_observations = Vec::new();
     for scc in sccs {
         let members: Vec<FuncId> = scc.iter().map(|ix| graph[*ix]).collect();
         let recursive = members.len() > 1 || graph.contains_edge(scc[0], scc[0]);
@@ -92,8 +105,9 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             last.clear();
             let mut changed = false;
             for &id in &members {
-                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, &tested, &mut specialized);
+                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, (&tested, &called), &mut specialized);
                 let out = dataflow::analyze(&mut ctx, id, None);
+                callback_observations.append(&mut ctx.callback_observations);
                 changed |= out.summary.shape() != summaries[id as usize].shape();
                 summaries[id as usize] = out.summary;
                 last.push((id, out.observations));
@@ -113,9 +127,10 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             }
             let def = &prog.funcs[id as usize];
             for param in dataflow::tested_params(def) {
-                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, &tested, &mut specialized);
+                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, (&tested, &called), &mut specialized);
                 let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
                 let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
+                callback_observations.append(&mut ctx.callback_observations);
                 let differ = when_true.differing(&when_false);
                 if !differ.is_empty() {
                     conditional.push((id, ConditionalLocking { param, classes: differ }));
@@ -124,5 +139,6 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             }
         }
     }
+    observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
     Analysis { observations, conditional, classes, summaries, stats }
 }

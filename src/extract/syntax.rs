@@ -28,6 +28,8 @@ pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
     for _ in 0..64 {
         match node.kind() {
             "identifier" | "field_identifier" | "type_identifier" => return Some(node),
+            // `(*cb)` in `void (*cb)(struct tbl *)`
+            "parenthesized_declarator" => node = node.named_child(0)?,
             _ => node = node.child_by_field_name("declarator")?,
         }
     }

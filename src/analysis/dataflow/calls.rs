@@ -11,7 +11,16 @@ impl<'a> Analyzer<'_, 'a> {
             return;
         };
         let prog: &'a Program = self.ctx.prog;
-        match prog.resolve_call(sym, self.file()) {
+        let target = match self.def.func.params.iter().position(|p| p.name == sym) {
+            // A call through a function-pointer parameter goes where the
+            // caller's argument points, when this run knows it.
+            Some(i) => match self.bind {
+                Some((p, f)) if p as usize == i => Target::Functions(smallvec::smallvec![f]),
+                _ => Target::Unknown,
+            },
+            None => prog.resolve_call(sym, self.file()),
+        };
+        match target {
             Target::Primitive(p) => {
                 let Some(prim) = prog.primitive(self.ctx.model, p) else {
                     return;
@@ -42,13 +51,27 @@ impl<'a> Analyzer<'_, 'a> {
                     Some(Arg::Const(c)) => Some((p, *c != 0)),
                     _ => None,
                 });
-            if let Some((p, v)) = fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id) {
-                let key = (*callee, p, v);
+            let called: &'a [SmallVec<[u8; 2]>] = self.ctx.called_params;
+            let prog: &'a Program = self.ctx.prog;
+            let callback = called
+                .get(*callee as usize)
+                .into_iter()
+                .flatten()
+                .find_map(|&p| Some(Specialization::Callback(p, callback_arg(prog, call, p, self.file())?)));
+            let fixed = fixed.map(|(p, v)| Specialization::Const(p, v)).or(callback);
+            if let Some(spec) = fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id) {
+                let key = (*callee, spec);
                 if let Some(s) = self.ctx.specialized.get(&key) {
                     return Cow::Owned(s.clone());
                 }
                 self.ctx.specialize_depth += 1;
-                let summary = analyze(self.ctx, *callee, Some((p, v))).summary;
+                let out = analyze_specialized(self.ctx, *callee, Some(spec));
+                if let Specialization::Callback(..) = spec {
+                    let callee = *callee;
+                    let seen = out.observations.into_iter().filter(|o| !matches!(o, Observation::Imbalance(_)));
+                    self.ctx.callback_observations.extend(seen.map(|o| (callee, o)));
+                }
+                let summary = out.summary;
                 self.ctx.specialize_depth -= 1;
                 self.ctx.specialized.insert(key, summary.clone());
                 return Cow::Owned(summary);
@@ -253,4 +276,14 @@ fn gfp_may_sleep(prog: &Program, arg: Option<&Arg>) -> bool {
             | "GFP_HIGHUSER_MOVABLE"
             | "GFP_KERNEL_ACCOUNT"
     )
+}
+
+/// The function a call passes as argument `p`, when it names exactly one.
+pub fn callback_arg(prog: &Program, call: &Call, p: u8, file: crate::index::FileId) -> Option<FuncId> {
+    let Some(Arg::Path(l, _)) = call.args.get(p as usize) else { return None };
+    let (Base::Global(g), true) = (l.base, l.path.is_empty()) else { return None };
+    match prog.resolve_call(g, file) {
+        Target::Functions(fs) if fs.len() == 1 => Some(fs[0]),
+        _ => None,
+    }
 }

@@ -17,6 +17,7 @@ use std::borrow::Cow;
 mod calls;
 mod exits;
 
+pub use calls::callback_arg;
 pub use exits::{ExitPart, ExitShape};
 
 /// What the dataflow saw that a check may report.
@@ -70,9 +71,16 @@ pub struct Ctx<'a> {
     pub classes: &'a mut Classes,
     /// Per function, the parameters its branches test (`if (try)`).
     pub tested_params: &'a [SmallVec<[u8; 2]>],
+    /// Per function, the parameters it calls (`fn(root, flag)`).
+    pub called_params: &'a [SmallVec<[u8; 2]>],
     /// Summaries of a function with one parameter fixed, for calls that pass
-    /// a constant there: `futex_cleanup_begin(tsk, false)` locks plainly.
-    pub specialized: &'a mut rustc_hash::FxHashMap<(FuncId, u8, bool), FunctionSummary>,
+    /// a constant there (`futex_cleanup_begin(tsk, false)` locks plainly) or a
+    /// function it calls back (`eeh_pe_dev_traverse(pe, eeh_rmv_device, NULL)`).
+    pub specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
+    /// What callback-specialised runs observed, by the function analysed:
+    /// `walk_items()` calling `item_flush()` under its lock is an ordering
+    /// of `walk_items()`'s, seen only when a caller binds the callback.
+    pub callback_observations: Vec<(FuncId, Observation)>,
     /// Specialisation nests at most this deep (recursion guard).
     pub specialize_depth: u8,
 }
@@ -83,11 +91,31 @@ impl<'a> Ctx<'a> {
         model: &'a Model,
         summaries: &'a [FunctionSummary],
         classes: &'a mut Classes,
-        tested_params: &'a [SmallVec<[u8; 2]>],
-        specialized: &'a mut rustc_hash::FxHashMap<(FuncId, u8, bool), FunctionSummary>,
+        params: (&'a [SmallVec<[u8; 2]>], &'a [SmallVec<[u8; 2]>]),
+        specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
     ) -> Ctx<'a> {
-        Ctx { prog, model, summaries, classes, tested_params, specialized, specialize_depth: 0 }
+        let (tested_params, called_params) = params;
+        Ctx {
+            prog,
+            model,
+            summaries,
+            classes,
+            tested_params,
+            called_params,
+            specialized,
+            callback_observations: Vec::new(),
+            specialize_depth: 0,
+        }
     }
+}
+
+/// A parameter fixed for one call's summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Specialization {
+    /// Parameter `.0` is the constant `.1` (non-zero or zero).
+    Const(u8, bool),
+    /// Parameter `.0` is the function `.1`, which the callee calls.
+    Callback(u8, FuncId),
 }
 
 pub struct Outcome {
@@ -105,6 +133,8 @@ struct Analyzer<'c, 'a> {
     def: &'a FuncDef,
     /// Parameter `.0` is assumed to be `.1` at every branch on it.
     assume: Option<(u8, bool)>,
+    /// Parameter `.0` is the function `.1`: calls through it go there.
+    bind: Option<(u8, FuncId)>,
     record: bool,
     observations: Vec<Observation>,
     fault: Option<Effect>,
@@ -118,12 +148,23 @@ struct Analyzer<'c, 'a> {
 }
 
 pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Outcome {
+    analyze_specialized(ctx, id, assume.map(|(p, v)| Specialization::Const(p, v)))
+}
+
+/// One run of the dataflow over `id`, with a parameter fixed or none.
+pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Specialization>) -> Outcome {
     let def = &ctx.prog.funcs[id as usize];
+    let (assume, bind) = match fixed {
+        Some(Specialization::Const(p, v)) => (Some((p, v)), None),
+        Some(Specialization::Callback(p, f)) => (None, Some((p, f))),
+        None => (None, None),
+    };
     let mut a = Analyzer {
         ctx,
         id,
         def,
         assume,
+        bind,
         record: false,
         observations: Vec::new(),
         fault: None,
@@ -143,6 +184,25 @@ pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Out
     };
     a.run();
     a.finish()
+}
+
+/// Parameters the body calls as functions (`fn(root, flag)`).
+pub fn called_params(def: &FuncDef) -> Vec<u8> {
+    let params = &def.func.params;
+    let mut out: Vec<u8> = def
+        .func
+        .blocks
+        .iter()
+        .flat_map(|b| &b.events)
+        .filter_map(|e| match e {
+            Event::Call(Call { callee: Callee::Named(sym), .. }) => params.iter().position(|p| p.name == *sym),
+            _ => None,
+        })
+        .filter_map(|i| u8::try_from(i).ok())
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Scalar parameters some branch tests directly (`if (try)`). Pointer
@@ -208,7 +268,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     joined.meet(e);
                 }
                 let slot = &mut inn[succ as usize];
-                let changed = slot.as_ref().is_none_or(|old| old.signature() != joined.signature());
+                // Facts only refine; late in a long iteration they no longer
+                // count as change, so oscillating facts cannot stall it.
+                let refine = budget > n.saturating_mul(32);
+                let changed = slot.as_ref().is_none_or(|old| old.signature(refine) != joined.signature(refine));
                 *slot = Some(joined);
                 if changed && !queued[succ as usize] {
                     queued[succ as usize] = true;
