@@ -91,7 +91,7 @@ impl<'a> Ctx<'a> {
         model: &'a Model,
         summaries: &'a [FunctionSummary],
         classes: &'a mut Classes,
-        params: (&'a [SmallVec<[u8; 2]>], &'a [SmallVec<[u8; 2]>]),
+        params: (&'a [ParamList], &'a [ParamList]),
         specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
     ) -> Ctx<'a> {
         let (tested_params, called_params) = params;
@@ -108,6 +108,9 @@ impl<'a> Ctx<'a> {
         }
     }
 }
+
+/// Parameter positions of one function (tested, or called).
+pub type ParamList = SmallVec<[u8; 2]>;
 
 /// A parameter fixed for one call's summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
