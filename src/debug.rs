@@ -43,6 +43,7 @@ pub fn dump(facts: &FileFacts) -> String {
                         lock.as_ref().map_or("?".into(), |l| lock_ref(facts, l))
                     ),
                     Event::SetVar { var, value } => writeln!(out, "    {} = {value:?}", facts.name(*var)),
+                    Event::Assume { key, value } => writeln!(out, "    assume Expr({key}) == {value}"),
                     Event::GuardExit { guard, lock, .. } => writeln!(
                         out,
                         "    end guard {}({})",

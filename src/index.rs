@@ -428,6 +428,7 @@ fn remap_function(func: &mut Function, g: &impl Fn(Sym) -> Sym) {
                         remap_lock(lock, g);
                     }
                 }
+                Event::Assume { .. } => {}
                 Event::SetVar { var, value } => {
                     *var = g(*var);
                     if let crate::ir::RetVal::Var(s) = value {

@@ -109,6 +109,9 @@ pub enum Event {
     /// `var = value`: a local set to zero, non-zero or something unknown
     /// (also when its address is taken or it is incremented).
     SetVar { var: Sym, value: RetVal },
+    /// The side-effect-free condition with this hash (`Cond::Expr`) is known
+    /// to be `value` here: the two ends of `a || b` lowered as control flow.
+    Assume { key: u32, value: bool },
 }
 
 #[derive(Debug)]
@@ -208,6 +211,8 @@ pub enum RetVal {
     NonZero,
     /// A negative errno or `ERR_PTR()`: non-zero, and the function failed.
     Error,
+    /// An errno local of unknown value (`return err;`): 0 or an error.
+    ErrorOrZero,
     Unknown,
     /// The value of a local variable (`return ret;`), known along some paths.
     Var(Sym),

@@ -48,7 +48,7 @@ pub enum CondKey {
 pub type Fact = (CondKey, bool);
 
 /// At most this many facts are remembered per path or per lock.
-const MAX_FACTS: usize = 8;
+const MAX_FACTS: usize = 16;
 
 /// A lock this function took that is held (or, in `dropped`, was released)
 /// on some path to a point, with the branch facts of the paths where it is.
@@ -307,6 +307,12 @@ impl State {
         for m in self.may_held.iter_mut().filter(|m| through(m)) {
             m.uncertain = true;
         }
+        // What earlier branches learnt about the old value no longer holds.
+        let stale = |f: &Fact| f.0 == CondKey::Var(var);
+        self.facts.retain(|f| !stale(f));
+        for m in self.may_held.iter_mut().chain(self.dropped.iter_mut()) {
+            m.when.retain(|f| !stale(f));
+        }
         self.set_var(var, value);
     }
 
@@ -329,8 +335,13 @@ fn union_may(mine: &mut SmallVec<[MayHeld; 1]>, theirs: &[MayHeld], my_facts: &[
     let same = |a: &MayHeld, b: &MayHeld| a.class == b.class && a.lock == b.lock;
     for m in mine.iter_mut() {
         match theirs.iter().find(|t| same(m, t)) {
+            // Held on both sides: under what holds on every such path of
+            // either side (its own facts and its side's path facts).
             Some(t) => {
-                m.when.retain(|f| t.when.contains(f));
+                extend_facts(&mut m.when, my_facts);
+                let mut theirs = t.when.clone();
+                extend_facts(&mut theirs, their_facts);
+                m.when.retain(|f| theirs.contains(f));
                 m.uncertain |= t.uncertain;
                 m.everywhere &= t.everywhere;
             }

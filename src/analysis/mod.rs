@@ -90,7 +90,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     stats.sccs = sccs.len();
     let mut summaries = vec![FunctionSummary::default(); n];
     let tested: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| dataflow::tested_params(def).into_iter().collect()).collect();
+        prog.funcs.iter().map(|def| dataflow::branch_params(def).into_iter().collect()).collect();
     let mut specialized = rustc_hash::FxHashMap::default();
     let mut classes = Classes::default();
     let mut observations = Vec::new();

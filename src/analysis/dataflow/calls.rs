@@ -49,6 +49,8 @@ impl<'a> Analyzer<'_, 'a> {
             let fixed =
                 tested.get(*callee as usize).into_iter().flatten().find_map(|&p| match call.args.get(p as usize) {
                     Some(Arg::Const(c)) => Some((p, *c != 0)),
+                    // `&freed` is never NULL.
+                    Some(Arg::Path(_, true)) => Some((p, true)),
                     _ => None,
                 });
             let called: &'a [SmallVec<[u8; 2]>] = self.ctx.called_params;

@@ -189,6 +189,19 @@ impl Analyzer<'_, '_> {
             }
         }
         let mut out: Vec<Imbalance> = Vec::new();
+        if std::env::var_os("LOCKPATH_DEBUG_EXITS").is_some() {
+            for (i, (v, st)) in self.exits.iter().enumerate() {
+                eprintln!(
+                    "exit {:?} {v:?} held={:?} may={:?} dropped={:?} facts={:?} vars={:?}",
+                    self.exit_at[i],
+                    st.held.iter().map(|h| h.class).collect::<Vec<_>>(),
+                    st.may_held.iter().map(|m| (m.class, &m.when, m.uncertain)).collect::<Vec<_>>(),
+                    st.dropped.iter().map(|m| (m.class, &m.when, m.everywhere)).collect::<Vec<_>>(),
+                    st.facts,
+                    st.vars
+                );
+            }
+        }
         for (class, lock, taken, taker) in candidates {
             // Per-object locks (the folio lock) move with the object through
             // loops; nested readers (rcu) are counted, not held.
@@ -204,17 +217,30 @@ impl Analyzer<'_, '_> {
                     continue;
                 }
             }
+            // A helper that only takes the lock (when it applies) is not
+            // unbalanced: the function must release it on some path.
+            let releases =
+                self.exits.iter().any(|(_, st)| st.dropped.iter().any(|d| d.class == class && d.lock == *lock));
+            if !releases {
+                continue;
+            }
             let holds: Vec<ExitHold> = self.exits.iter().map(|(_, st)| exit_hold(st, class, lock)).collect();
             let at = |i: usize| self.exit_at[i];
             let value = |i: usize| self.exits[i].0;
-            let first = |want: ExitHold| (0..holds.len()).filter(|&i| holds[i] == want).min_by_key(|&i| at(i));
-            let found = if let Some(i) = first(ExitHold::Mixed) {
+            // Paths that disagree meet at one return: the caller can tell
+            // only by the value, which is an error or nothing.
+            let mixed_reportable =
+                |i: usize| func.returns_void || matches!(value(i), RetVal::Error | RetVal::ErrorOrZero);
+            let mixed = (0..holds.len()).filter(|&i| holds[i] == ExitHold::Mixed).collect::<Vec<_>>();
+            let found = if let Some(&i) = mixed.iter().filter(|&&i| mixed_reportable(i)).min_by_key(|&&i| at(i)) {
                 Some((i, None))
             } else {
                 let frees: Vec<usize> = (0..holds.len()).filter(|&i| holds[i] == ExitHold::Free).collect();
                 let overlaps = |i: usize| {
                     let v = value(i);
-                    func.returns_void || v == RetVal::Error || (v.is_known() && frees.iter().any(|&f| value(f) == v))
+                    func.returns_void
+                        || matches!(v, RetVal::Error | RetVal::ErrorOrZero)
+                        || (v.is_known() && frees.iter().any(|&f| value(f) == v))
                 };
                 let bad =
                     (0..holds.len()).filter(|&i| holds[i] == ExitHold::Held && overlaps(i)).min_by_key(|&i| at(i));
@@ -238,9 +264,8 @@ fn exit_hold(st: &State, class: ClassId, lock: &LockRef) -> ExitHold {
     let dropped = st.dropped.iter().find(|m| m.class == class && m.lock == *lock);
     match st.may_held.iter().find(|m| m.class == class && m.lock == *lock) {
         Some(m) if m.uncertain => ExitHold::Unknown,
-        // Held on some paths in, released on others.
-        Some(_) if dropped.is_some() => ExitHold::Mixed,
-        Some(_) => ExitHold::Unknown,
+        // Held on some paths in, not on others.
+        Some(_) => ExitHold::Mixed,
         // Taken and released on every path in.
         None if dropped.is_some_and(|d| d.everywhere) => ExitHold::Free,
         // Never taken on some path: a helper that locks only when it applies.

@@ -208,6 +208,24 @@ pub fn called_params(def: &FuncDef) -> Vec<u8> {
     out
 }
 
+/// Parameters some branch tests directly, pointers included: a call that
+/// passes a constant there (`NULL` for `int *locked`) gets a summary
+/// specialised for it.
+pub fn branch_params(def: &FuncDef) -> Vec<u8> {
+    let mut out: Vec<u8> = def
+        .func
+        .blocks
+        .iter()
+        .filter_map(|b| match b.term {
+            Terminator::Branch { cond: Cond::Param(i), .. } => Some(i),
+            _ => None,
+        })
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 /// Scalar parameters some branch tests directly (`if (try)`). Pointer
 /// parameters are left out: `if (ctx) raw_spin_lock(&ctx->lock)` guards
 /// against a missing object, it does not choose a locking rule.
@@ -361,6 +379,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     }
                 }
                 Event::SetVar { var, value } => state.assign(*var, *value),
+                Event::Assume { key, value } => state.learn(CondKey::Expr(*key), *value),
                 Event::GuardExit { guard, lock, span } => {
                     if let Some((
                         _,
@@ -784,7 +803,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             Terminator::Return(v) => {
                 if self.record {
                     let v = match *v {
-                        RetVal::Var(var) => state.var(var),
+                        // An errno local of unknown value (`return err;`)
+                        // returns an error when it is not zero.
+                        RetVal::Var(var) => match state.var(var) {
+                            RetVal::Unknown if self.nonzero_value(var) == RetVal::Error => RetVal::ErrorOrZero,
+                            known => known,
+                        },
                         other => other,
                     };
                     self.exits.push((v, state));

@@ -4,7 +4,7 @@
 use super::parse_int;
 use super::BodyBuilder;
 use crate::extract::syntax::{callee_identifier, op_text, strip_parens, text};
-use crate::ir::{BlockId, Cond, Terminator};
+use crate::ir::{BlockId, Cond, Event, Terminator};
 use std::hash::BuildHasher;
 use tree_sitter::Node;
 
@@ -30,7 +30,23 @@ impl BodyBuilder<'_> {
             "binary_expression" => {
                 let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
                 if let (Some(left), Some(right)) = (left, right) {
-                    match op_text(node, self.src) {
+                    let op = op_text(node, self.src);
+                    if matches!(op, "&&" | "||") {
+                        if let Some(key) = expr_key(node, self.src).filter(|_| depth == 0) {
+                            // Split as control flow, then record on each side
+                            // that the whole condition held or not, so that a
+                            // repeated `if (a || b)` takes the same way.
+                            let (t, e) = (self.new_block(), self.new_block());
+                            self.cond(node, t, e, depth + 1);
+                            for (b, value, target) in [(t, true, then), (e, false, otherwise)] {
+                                self.cur = b;
+                                self.push_event(Event::Assume { key, value });
+                                self.goto(target);
+                            }
+                            return;
+                        }
+                    }
+                    match op {
                         "&&" => {
                             let mid = self.new_block();
                             self.cond(left, mid, otherwise, depth + 1);
