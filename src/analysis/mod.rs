@@ -89,8 +89,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     let sccs = petgraph::algo::tarjan_scc(&graph);
     stats.sccs = sccs.len();
     let mut summaries = vec![FunctionSummary::default(); n];
-    let tested: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| dataflow::branch_params(def).into_iter().collect()).collect();
+    let tested = specialisable_params(prog, &sccs);
     let mut specialized = rustc_hash::FxHashMap::default();
     let mut classes = Classes::default();
     let mut observations = Vec::new();
@@ -141,4 +140,46 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     }
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
     Analysis { observations, conditional, classes, summaries, stats }
+}
+
+/// Per function, the parameters a constant argument can specialise: those
+/// its branches test, and those it passes on unchanged to such a parameter
+/// of a callee (`dump_pins(pctldev, NULL, pin)` reaches `if (gname)` one
+/// call down). Computed callees first, over the SCC order.
+fn specialisable_params(prog: &Program, sccs: &[Vec<NodeIndex>]) -> Vec<smallvec::SmallVec<[u8; 2]>> {
+    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> =
+        prog.funcs.iter().map(|def| dataflow::branch_params(def).into_iter().collect()).collect();
+    for scc in sccs {
+        for ix in scc {
+            let id = ix.index();
+            let def = &prog.funcs[id];
+            let mut add: smallvec::SmallVec<[u8; 2]> = smallvec::SmallVec::new();
+            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
+                let Event::Call(call) = event else { continue };
+                let Callee::Named(sym) = call.callee else { continue };
+                let forwards = call.args.iter().any(|a| {
+                    matches!(a, crate::ir::Arg::Path(l, false) if l.path.is_empty() && matches!(l.base, crate::ir::Base::Param(_)))
+                });
+                if !forwards {
+                    continue;
+                }
+                let Target::Functions(ids) = prog.resolve_call(sym, def.file) else { continue };
+                let [callee] = ids[..] else { continue };
+                for &p in &out[callee as usize] {
+                    if let Some(crate::ir::Arg::Path(l, false)) = call.args.get(p as usize) {
+                        if let (crate::ir::Base::Param(a), true) = (l.base, l.path.is_empty()) {
+                            add.push(a);
+                        }
+                    }
+                }
+            }
+            let list = &mut out[id];
+            for a in add {
+                if !list.contains(&a) {
+                    list.push(a);
+                }
+            }
+        }
+    }
+    out
 }

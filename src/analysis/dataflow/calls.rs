@@ -46,11 +46,17 @@ impl<'a> Analyzer<'_, 'a> {
     fn summary_for(&mut self, ids: &[FuncId], call: &Call) -> Cow<'a, FunctionSummary> {
         if let [callee] = ids {
             let tested: &'a [SmallVec<[u8; 2]>] = self.ctx.tested_params;
+            let assume = self.assume;
             let fixed =
                 tested.get(*callee as usize).into_iter().flatten().find_map(|&p| match call.args.get(p as usize) {
                     Some(Arg::Const(c)) => Some((p, *c != 0)),
                     // `&freed` is never NULL.
                     Some(Arg::Path(_, true)) => Some((p, true)),
+                    // A parameter this run fixed, passed on.
+                    Some(Arg::Path(l, false)) if l.path.is_empty() => match (l.base, assume) {
+                        (Base::Param(a), Some((q, v))) if a == q => Some((p, v)),
+                        _ => None,
+                    },
                     _ => None,
                 });
             let called: &'a [SmallVec<[u8; 2]>] = self.ctx.called_params;
