@@ -46,19 +46,29 @@ impl<'a> Analyzer<'_, 'a> {
     fn summary_for(&mut self, ids: &[FuncId], call: &Call) -> Cow<'a, FunctionSummary> {
         if let [callee] = ids {
             let tested: &'a [SmallVec<[u8; 2]>] = self.ctx.tested_params;
-            let assume = self.assume;
-            let fixed =
-                tested.get(*callee as usize).into_iter().flatten().find_map(|&p| match call.args.get(p as usize) {
-                    Some(Arg::Const(c)) => Some((p, *c != 0)),
+            // Every constant passed to a parameter the callee can be
+            // specialised on, together.
+            let (mut mask, mut values) = (0u16, 0u16);
+            for &p in tested.get(*callee as usize).into_iter().flatten() {
+                let value = match call.args.get(p as usize) {
+                    Some(Arg::Const(c)) => Some(*c != 0),
                     // `&freed` is never NULL.
-                    Some(Arg::Path(_, true)) => Some((p, true)),
+                    Some(Arg::Path(_, true)) => Some(true),
                     // A parameter this run fixed, passed on.
-                    Some(Arg::Path(l, false)) if l.path.is_empty() => match (l.base, assume) {
-                        (Base::Param(a), Some((q, v))) if a == q => Some((p, v)),
+                    Some(Arg::Path(l, false)) if l.path.is_empty() => match l.base {
+                        Base::Param(a) => self.assumed(a),
                         _ => None,
                     },
                     _ => None,
-                });
+                };
+                if let (Some(v), Some(bit)) = (value, 1u16.checked_shl(u32::from(p))) {
+                    mask |= bit;
+                    if v {
+                        values |= bit;
+                    }
+                }
+            }
+            let fixed = (mask != 0).then_some(Specialization::Const { mask, values });
             let called: &'a [SmallVec<[u8; 2]>] = self.ctx.called_params;
             let prog: &'a Program = self.ctx.prog;
             let callback = called
@@ -66,7 +76,7 @@ impl<'a> Analyzer<'_, 'a> {
                 .into_iter()
                 .flatten()
                 .find_map(|&p| Some(Specialization::Callback(p, callback_arg(prog, call, p, self.file())?)));
-            let fixed = fixed.map(|(p, v)| Specialization::Const(p, v)).or(callback);
+            let fixed = fixed.or(callback);
             if let Some(spec) = fixed.filter(|_| self.ctx.specialize_depth < 2 && *callee != self.id) {
                 let key = (*callee, spec);
                 if let Some(s) = self.ctx.specialized.get(&key) {
@@ -117,7 +127,11 @@ impl<'a> Analyzer<'_, 'a> {
             if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
                 self.check_sleep(state, call.span, callee, Some(&sleep.chain), &sleep.released_before);
                 let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
-                keep_first(&mut self.sleep, Effect { chain, released_before: state.released_classes() });
+                // The caller's locks the callee drops before it sleeps stay
+                // dropped for the callers above, as for faults.
+                let mut released_before = state.released_classes();
+                released_before.extend(sleep.released_before.iter().copied());
+                keep_first(&mut self.sleep, Effect { chain, released_before });
             }
             for acq in summary.acquires.iter().filter(|a| a.effect.chain.len() < MAX_WITNESS_DEPTH) {
                 let (class, lock) = self.map_exit(acq.class, &acq.lock, call);

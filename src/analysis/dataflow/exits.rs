@@ -42,7 +42,7 @@ impl ExitShape {
 }
 impl Analyzer<'_, '_> {
     pub(super) fn finish(mut self) -> Outcome {
-        let imbalances = if self.assume.is_none() { self.imbalances() } else { Vec::new() };
+        let imbalances = if self.assume.0 == 0 { self.imbalances() } else { Vec::new() };
         // A lock inside a stack object dies with the function: no caller sees it.
         let exported = |s: &State| -> Vec<HeldLock> {
             s.held.iter().filter(|h| h.exported && !matches!(h.lock.base, Base::Stack(_))).cloned().collect()

@@ -115,8 +115,9 @@ pub type ParamList = SmallVec<[u8; 2]>;
 /// A parameter fixed for one call's summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Specialization {
-    /// Parameter `.0` is the constant `.1` (non-zero or zero).
-    Const(u8, bool),
+    /// The parameters in `mask` (bit i: parameter i) are the constants in
+    /// `values` (non-zero where the bit is set).
+    Const { mask: u16, values: u16 },
     /// Parameter `.0` is the function `.1`, which the callee calls.
     Callback(u8, FuncId),
 }
@@ -134,8 +135,9 @@ struct Analyzer<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     id: FuncId,
     def: &'a FuncDef,
-    /// Parameter `.0` is assumed to be `.1` at every branch on it.
-    assume: Option<(u8, bool)>,
+    /// Parameters assumed constant at every branch on them: bit i of
+    /// `.0` fixes parameter i to bit i of `.1`.
+    assume: (u16, u16),
     /// Parameter `.0` is the function `.1`: calls through it go there.
     bind: Option<(u8, FuncId)>,
     record: bool,
@@ -151,16 +153,19 @@ struct Analyzer<'c, 'a> {
 }
 
 pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Outcome {
-    analyze_specialized(ctx, id, assume.map(|(p, v)| Specialization::Const(p, v)))
+    let fixed = assume
+        .filter(|(p, _)| *p < 16)
+        .map(|(p, v)| Specialization::Const { mask: 1 << p, values: if v { 1 << p } else { 0 } });
+    analyze_specialized(ctx, id, fixed)
 }
 
 /// One run of the dataflow over `id`, with a parameter fixed or none.
 pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Specialization>) -> Outcome {
     let def = &ctx.prog.funcs[id as usize];
     let (assume, bind) = match fixed {
-        Some(Specialization::Const(p, v)) => (Some((p, v)), None),
-        Some(Specialization::Callback(p, f)) => (None, Some((p, f))),
-        None => (None, None),
+        Some(Specialization::Const { mask, values }) => ((mask, values), None),
+        Some(Specialization::Callback(p, f)) => ((0, 0), Some((p, f))),
+        None => ((0, 0), None),
     };
     let mut a = Analyzer {
         ctx,
@@ -759,6 +764,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         out
     }
 
+    /// The constant this run fixed parameter `i` to, if any.
+    pub(super) fn assumed(&self, i: u8) -> Option<bool> {
+        let bit = 1u16.checked_shl(u32::from(i))?;
+        (self.assume.0 & bit != 0).then_some(self.assume.1 & bit != 0)
+    }
+
     /// What a local known to be non-zero holds: kernel code keeps errnos in
     /// `ret`, `err`, `rc`..., so `if (err) goto out;` leaves with an error.
     fn nonzero_value(&self, var: Sym) -> RetVal {
@@ -817,8 +828,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             }
             Terminator::Unreachable => {}
             Terminator::Branch { cond, then, otherwise } => match *cond {
-                Cond::Param(i) if self.assume.is_some_and(|(p, _)| p == i) => {
-                    let taken = if self.assume.is_some_and(|(_, v)| v) { *then } else { *otherwise };
+                Cond::Param(i) if self.assumed(i).is_some() => {
+                    let taken = if self.assumed(i) == Some(true) { *then } else { *otherwise };
                     out.push((taken, state));
                 }
                 Cond::CallResult { block, event, var, text } => {
