@@ -138,6 +138,10 @@ fn build(analysis: &Analysis) -> OrderGraph<'_> {
     OrderGraph { graph, witness }
 }
 
+/// A huge SCC (hundreds of classes tied together by a few generic helpers)
+/// is reported through its first classes only.
+const MAX_CYCLE_STARTS: usize = 32;
+
 pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
     let OrderGraph { graph, witness } = build(analysis);
     let mut out = Vec::new();
@@ -145,18 +149,24 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
         if scc.len() < 2 {
             continue;
         }
-        // Start from the class whose name sorts first, so the report is the
-        // same whatever order the edges were found in.
-        // Real locks before work-item pseudo-locks, so the report lands on the
-        // code that holds a lock, not inside a handler.
-        let Some(&start) = scc.iter().min_by_key(|n| {
-            let name = analysis.classes.name(graph[**n]);
+        // Every class of the SCC lies on some reported cycle: the shortest
+        // cycle through each class no earlier cycle went through. Real locks
+        // first, by name, so the reports land on code that holds a lock and
+        // are the same whatever order the edges were found in.
+        let mut order = scc.clone();
+        order.sort_by_key(|n| {
+            let name = analysis.classes.name(graph[*n]);
             (name.starts_with("(handler)"), name)
-        }) else {
-            continue;
-        };
-        let Some(cycle) = shortest_cycle(&graph, start, &scc) else { continue };
-        out.push(finding(prog, analysis, &cycle, &witness));
+        });
+        let mut covered: Vec<ClassId> = Vec::new();
+        for start in order.into_iter().take(MAX_CYCLE_STARTS) {
+            if covered.contains(&graph[start]) {
+                continue;
+            }
+            let Some(cycle) = shortest_cycle(&graph, start, &scc) else { continue };
+            covered.extend(cycle.iter().copied());
+            out.push(finding(prog, analysis, &cycle, &witness));
+        }
     }
     out
 }

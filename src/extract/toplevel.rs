@@ -99,6 +99,12 @@ fn function(
         return None;
     }
     let body = node.child_by_field_name("body")?;
+    // `static const struct mt76_driver_ops drv_ops = { .sta_remove = .. };`
+    // written at the top of a probe function binds slots too.
+    let mut cursor = body.walk();
+    for decl in body.named_children(&mut cursor).filter(|d| d.kind() == "declaration") {
+        slot_bindings(src, decl, names, facts);
+    }
     // `void f(..)`, not `void *f(..)`: the declarator is the function itself.
     let returns_void = node.child_by_field_name("type").is_some_and(|t| text(t, src) == "void")
         && node.child_by_field_name("declarator").is_some_and(|d| d.kind() == "function_declarator");

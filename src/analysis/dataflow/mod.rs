@@ -540,6 +540,20 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     let pseudo = self.ctx.classes.intern(&name, false);
                     let released = state.released_classes();
                     self.record_order(state, pseudo, false, span, callee, None, &released);
+                    // Callers holding a lock around this function wait for
+                    // the handler too: part of the summary, like a lock taken.
+                    let effect =
+                        Effect { chain: Chain::new(self.hop(span, callee), None), released_before: released.clone() };
+                    let lock = LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() };
+                    let mode = crate::model::Mode::Exclusive;
+                    self.record_acquisition(Acquisition {
+                        class: pseudo,
+                        lock,
+                        mode,
+                        recursive_read: false,
+                        nested: false,
+                        effect,
+                    });
                 }
             }
             Primitive::TryLock(_)
