@@ -80,6 +80,19 @@ pub struct Program {
     /// Locks a function starts with because it sits in a callback slot the
     /// model says runs under them (`.mmap` under mmap_lock): (class, mode, slot).
     pub entry_locks: FxHashMap<FuncId, Vec<(String, crate::model::Mode, Sym)>>,
+    /// Handlers that run in interrupt context, and where they are bound
+    /// (`request_irq(irq, foo_isr, ..)`, `timer_setup(&t, foo_timer, 0)`).
+    pub irq_roots: FxHashMap<FuncId, IrqRoot>,
+}
+
+/// A handler bound to an interrupt context.
+#[derive(Debug, Clone, Copy)]
+pub struct IrqRoot {
+    pub level: crate::model::IrqLevel,
+    /// The registering call: its function, its span and its callee.
+    pub func: FuncId,
+    pub span: crate::ir::Span,
+    pub binder: Sym,
 }
 
 impl Program {
@@ -99,6 +112,7 @@ impl Program {
             primitives: FxHashSet::default(),
             own_classes: FxHashSet::default(),
             entry_locks: FxHashMap::default(),
+            irq_roots: FxHashMap::default(),
         };
         let mut bindings: Vec<(FileId, Sym, Sym, Sym)> = Vec::new();
         for (guard, prim) in &model.guards {
@@ -185,27 +199,28 @@ impl Program {
     /// waiting for it (`cancel_work_sync`) orders after its locks.
     fn bind_handlers(&mut self, model: &Model) {
         let mut found: Vec<(FuncId, String, Sym)> = Vec::new();
-        for def in &self.funcs {
+        let mut roots: Vec<(FuncId, IrqRoot)> = Vec::new();
+        for (caller, def) in self.funcs.iter().enumerate() {
             for event in def.func.blocks.iter().flat_map(|b| &b.events) {
                 let Event::Call(call) = event else { continue };
                 let crate::ir::Callee::Named(callee) = call.callee else { continue };
-                let Some(Primitive::BindHandler { item, handler }) = model.primitive(self.name(callee)) else {
+                let Some(Primitive::BindHandler { item, handler, context }) = model.primitive(self.name(callee)) else {
                     continue;
                 };
-                let (Some(Arg::Path(item, _)), Some(Arg::Path(handler, _))) =
-                    (call.args.get(*item as usize), call.args.get(*handler as usize))
-                else {
-                    continue;
-                };
+                let Some(Arg::Path(handler, _)) = call.args.get(*handler as usize) else { continue };
                 let (Base::Global(handler), true) = (handler.base, handler.path.is_empty()) else { continue };
+                let Target::Functions(ids) = self.resolve_call(handler, def.file) else { continue };
+                if let Some(level) = context {
+                    let root = IrqRoot { level: *level, func: caller as FuncId, span: call.span, binder: callee };
+                    roots.extend(ids.iter().map(|id| (*id, root)));
+                }
+                let Some(Arg::Path(item, _)) = item.and_then(|i| call.args.get(i as usize)) else { continue };
                 let (class, weak) = self.class_name(item, def.file);
                 if weak {
                     continue;
                 }
-                if let Target::Functions(ids) = self.resolve_call(handler, def.file) {
-                    for id in ids {
-                        found.push((id, handler_class(&class), callee));
-                    }
+                for id in ids {
+                    found.push((id, handler_class(&class), callee));
                 }
             }
         }
@@ -213,6 +228,13 @@ impl Program {
             let entry = self.entry_locks.entry(id).or_default();
             if !entry.iter().any(|(c, _, _)| *c == class) {
                 entry.push((class, crate::model::Mode::Exclusive, binder));
+            }
+        }
+        // A handler bound in both contexts counts as the harder one.
+        for (id, root) in roots {
+            let slot = self.irq_roots.entry(id).or_insert(root);
+            if root.level < slot.level {
+                *slot = root;
             }
         }
     }

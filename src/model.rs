@@ -34,6 +34,26 @@ pub struct LockPrim {
     /// A class fixed by the model whatever the argument is spelled.
     pub class: Option<String>,
     pub nested: bool,
+    /// Interrupts it disables while the lock is held (`spin_lock_irqsave`:
+    /// hard, `spin_lock_bh`: soft).
+    pub irq: Option<IrqLevel>,
+}
+
+/// An interrupt level: hard interrupts, or softirqs (timers, tasklets, NAPI).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IrqLevel {
+    Hard,
+    Soft,
+}
+
+impl IrqLevel {
+    fn parse(s: &str) -> Result<IrqLevel, String> {
+        match s {
+            "hard" | "hardirq" => Ok(IrqLevel::Hard),
+            "soft" | "softirq" => Ok(IrqLevel::Soft),
+            _ => Err(format!("unknown interrupt level `{s}` (hard or soft)")),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -49,8 +69,12 @@ pub enum Primitive {
     SetClass(LockPrim),
     /// Binds a handler to a work item or timer: `INIT_WORK(&d->work, fn)`.
     BindHandler {
-        item: u8,
+        /// The work item or timer, when there is one to wait for.
+        item: Option<u8>,
         handler: u8,
+        /// The handler runs in interrupt context (`request_irq`: hard,
+        /// `timer_setup`: soft).
+        context: Option<IrqLevel>,
     },
     /// Waits for the handler bound to the item to finish (`cancel_work_sync`):
     /// for ordering, it takes whatever the handler takes.
@@ -65,9 +89,9 @@ pub enum Primitive {
     PagefaultDisable,
     PagefaultEnable,
     /// Enters / leaves a section that must not sleep (preempt_disable,
-    /// local_irq_disable, local_bh_disable).
-    NoSleepEnter,
-    NoSleepExit,
+    /// local_irq_disable, local_bh_disable), with the interrupts it disables.
+    NoSleepEnter(Option<IrqLevel>),
+    NoSleepExit(Option<IrqLevel>),
     /// Sleeps when the GFP mask in argument N may block (GFP_KERNEL).
     SleepIfGfp(u8),
     Neutral,
@@ -252,8 +276,7 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         "sleep" => Some(Primitive::Sleep),
         "pagefault-disable" => Some(Primitive::PagefaultDisable),
         "pagefault-enable" => Some(Primitive::PagefaultEnable),
-        "no-sleep-enter" => Some(Primitive::NoSleepEnter),
-        "no-sleep-exit" => Some(Primitive::NoSleepExit),
+
         "neutral" => Some(Primitive::Neutral),
         _ => None,
     };
@@ -264,21 +287,35 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
         let n = rest.iter().find_map(|f| f.strip_prefix("arg=")).ok_or("sleep-if-gfp needs arg=N")?;
         return n.parse().map(Primitive::SleepIfGfp).map_err(|_| format!("bad arg index `{n}`"));
     }
-    if effect == "bind-handler" {
-        let (mut item, mut handler) = (None, None);
+    if effect == "no-sleep-enter" || effect == "no-sleep-exit" {
+        let mut irq = None;
         for field in rest {
             match field.split_once('=') {
-                Some(("arg", n)) => item = n.parse().ok(),
-                Some(("handler", n)) => handler = n.parse().ok(),
+                Some(("irq", l)) => irq = Some(IrqLevel::parse(l)?),
                 _ => return Err(format!("unknown field `{field}`")),
             }
         }
-        return match (item, handler) {
-            (Some(item), Some(handler)) => Ok(Primitive::BindHandler { item, handler }),
-            _ => Err("bind-handler needs arg=N and handler=M".into()),
+        return Ok(if effect == "no-sleep-enter" { Primitive::NoSleepEnter(irq) } else { Primitive::NoSleepExit(irq) });
+    }
+    if effect == "bind-handler" {
+        let (mut item, mut handler, mut context) = (None, None, None);
+        for field in rest {
+            match field.split_once('=') {
+                Some(("arg", n)) => item = Some(n.parse().map_err(|_| format!("bad arg index `{n}`"))?),
+                Some(("handler", n)) => handler = n.parse().ok(),
+                Some(("context", l)) => context = Some(IrqLevel::parse(l)?),
+                _ => return Err(format!("unknown field `{field}`")),
+            }
+        }
+        return match handler {
+            Some(handler) if item.is_some() || context.is_some() => {
+                Ok(Primitive::BindHandler { item, handler, context })
+            }
+            _ => Err("bind-handler needs handler=M and arg=N or context=".into()),
         };
     }
-    let mut lock = LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false };
+    let mut lock =
+        LockPrim { arg: Some(0), mode: Mode::Exclusive, kind: String::new(), class: None, nested: false, irq: None };
     for item in rest {
         match item.split_once('=') {
             Some(("arg", "none")) => lock.arg = None,
@@ -286,6 +323,7 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
             Some(("mode", m)) => lock.mode = parse_mode(m)?,
             Some(("kind", k)) => lock.kind = k.to_string(),
             Some(("class", c)) => lock.class = Some(c.to_string()),
+            Some(("irq", l)) => lock.irq = Some(IrqLevel::parse(l)?),
             None if *item == "nested" => lock.nested = true,
             _ => return Err(format!("unknown field `{item}`")),
         }

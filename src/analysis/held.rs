@@ -6,7 +6,7 @@
 use super::classes::ClassId;
 use super::witness::Chain;
 use crate::ir::{Base, LockRef, RetVal, Span, Sym};
-use crate::model::Mode;
+use crate::model::{IrqLevel, Mode};
 use smallvec::SmallVec;
 
 #[derive(Debug, Clone)]
@@ -25,6 +25,8 @@ pub struct HeldLock {
     pub atomic: bool,
     /// Holding it forbids sleeping (spinlocks, rcu_read_lock).
     pub no_sleep: bool,
+    /// Interrupts disabled while it is held (`spin_lock_irqsave`: hard).
+    pub irq: Option<IrqLevel>,
     /// Where it was taken in this function.
     pub site: Span,
     /// The primitive or helper called at `site`.
@@ -90,6 +92,10 @@ pub struct State {
     /// the outermost was entered.
     pub no_sleep: u16,
     pub no_sleep_site: Option<(Span, Sym)>,
+    /// Depth of local_irq_disable()/local_irq_save() sections (hard) and
+    /// local_bh_disable() sections (soft); a hard-irq handler starts at 1.
+    pub irq_off: u16,
+    pub bh_off: u16,
     /// Locks released that this function did not take: its caller held them.
     pub released: SmallVec<[(ClassId, LockRef); 2]>,
     /// Caller's lock classes released on some path to here (union at joins):
@@ -133,6 +139,8 @@ impl State {
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
         self.pagefault_disabled = self.pagefault_disabled.min(other.pagefault_disabled);
         self.no_sleep = self.no_sleep.min(other.no_sleep);
+        self.irq_off = self.irq_off.min(other.irq_off);
+        self.bh_off = self.bh_off.min(other.bh_off);
         if self.no_sleep == 0 {
             self.no_sleep_site = None;
         }
@@ -152,6 +160,16 @@ impl State {
             )
     }
 
+    /// Hard interrupts can arrive here.
+    pub fn hardirqs_on(&self) -> bool {
+        self.irq_off == 0 && !self.held.iter().any(|h| h.irq == Some(IrqLevel::Hard))
+    }
+
+    /// Softirqs can run here (they run on the way out of a hard interrupt).
+    pub fn softirqs_on(&self) -> bool {
+        self.hardirqs_on() && self.bh_off == 0 && !self.held.iter().any(|h| h.irq == Some(IrqLevel::Soft))
+    }
+
     /// A cheap fingerprint: two states of one point with the same
     /// fingerprint need not be propagated again.
     pub fn signature(&self, with_facts: bool) -> [usize; 8] {
@@ -159,7 +177,10 @@ impl State {
         [
             self.held.len(),
             self.released.len(),
-            self.pagefault_disabled as usize | (self.no_sleep as usize) << 16,
+            self.pagefault_disabled as usize
+                | (self.no_sleep as usize) << 16
+                | (self.irq_off as usize) << 32
+                | (self.bh_off as usize) << 48,
             self.may_released.len(),
             self.vars.len(),
             facts(self.facts.len()),

@@ -28,6 +28,9 @@ pub struct ConditionalLocking {
 
 pub struct Analysis {
     pub observations: Vec<(FuncId, Observation)>,
+    /// Functions nothing in the analysed code calls (system calls, ops
+    /// callbacks, work handlers): where process context starts.
+    pub entry_points: Vec<FuncId>,
     pub conditional: Vec<(FuncId, ConditionalLocking)>,
     pub classes: Classes,
     pub summaries: Vec<FunctionSummary>,
@@ -139,7 +142,15 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
         }
     }
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
-    Analysis { observations, conditional, classes, summaries, stats }
+    let entry_points = (0..n)
+        .filter(|&id| report(id as FuncId))
+        .filter(|&id| {
+            let ix = NodeIndex::new(id);
+            !graph.neighbors_directed(ix, petgraph::Direction::Incoming).any(|c| c != ix)
+        })
+        .map(|id| id as FuncId)
+        .collect();
+    Analysis { observations, entry_points, conditional, classes, summaries, stats }
 }
 
 /// Per function, the parameters a constant argument can specialise: those

@@ -27,6 +27,25 @@ pub struct Acquisition {
     pub effect: Effect,
 }
 
+/// A blocking acquisition made while interrupts of some level may arrive
+/// (as seen from the function: its caller may still have them disabled).
+#[derive(Debug, Clone)]
+pub struct IrqUse {
+    pub class: ClassId,
+    pub mode: Mode,
+    pub recursive_read: bool,
+    /// Hard interrupts are enabled at the acquisition ...
+    pub hard_on: bool,
+    /// ... softirqs are (implies `hard_on`).
+    pub soft_on: bool,
+    /// A spinning lock (the only kind an interrupt handler may take).
+    pub atomic: bool,
+    pub chain: Chain,
+}
+
+/// At most this many interrupt-enabled acquisitions per summary.
+pub const MAX_IRQ_USES: usize = 64;
+
 /// A lock the function returns holding (or has released) on return.
 #[derive(Debug, Clone)]
 pub struct ExitLock {
@@ -37,6 +56,8 @@ pub struct ExitLock {
     pub trylock: bool,
     pub atomic: bool,
     pub no_sleep: bool,
+    /// Interrupts disabled while it is held (`spin_lock_irqsave` in a helper).
+    pub irq: Option<crate::model::IrqLevel>,
     /// How the function took it, for the witness of a later finding.
     pub via: Option<Chain>,
 }
@@ -59,6 +80,8 @@ pub struct FunctionSummary {
     /// to be held. The usual shape is an error path that unlocks.
     pub may_release_if_nonzero: Vec<(ClassId, LockRef)>,
     pub may_release_if_zero: Vec<(ClassId, LockRef)>,
+    /// Acquisitions with interrupts of some level enabled, for irq-unsafe-lock.
+    pub irq_uses: Vec<IrqUse>,
 }
 
 /// At most this many acquisitions are kept per summary; the shortest
@@ -102,6 +125,11 @@ impl FunctionSummary {
         for a in &other.acquires {
             if !self.acquires.iter().any(|s| s.class == a.class) {
                 self.acquires.push(a.clone());
+            }
+        }
+        for u in &other.irq_uses {
+            if !self.irq_uses.iter().any(|s| s.class == u.class && s.hard_on == u.hard_on && s.soft_on == u.soft_on) {
+                self.irq_uses.push(u.clone());
             }
         }
         extend_unique(&mut self.exit_acquires, &other.exit_acquires);

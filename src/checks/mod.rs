@@ -4,6 +4,7 @@
 pub mod conditional_locking;
 pub mod double_lock;
 pub mod fault_under_lock;
+pub mod irq_unsafe_lock;
 pub mod lock_imbalance;
 pub mod lock_order_cycle;
 pub mod sleep_in_atomic;
@@ -29,6 +30,7 @@ pub const CHECKS: &[&CheckInfo] = &[
     &conditional_locking::INFO,
     &double_lock::INFO,
     &fault_under_lock::INFO,
+    &irq_unsafe_lock::INFO,
     &lock_imbalance::INFO,
     &lock_order_cycle::INFO,
     &sleep_in_atomic::INFO,
@@ -70,6 +72,7 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
         out.extend(finding);
     }
     out.extend(lock_order_cycle::findings(prog, analysis));
+    out.extend(irq_unsafe_lock::findings(prog, analysis));
     for (func, cond) in &analysis.conditional {
         out.push(conditional_locking::finding(prog, analysis, *func, cond));
     }

@@ -133,6 +133,16 @@ impl<'a> Analyzer<'_, 'a> {
                 released_before.extend(sleep.released_before.iter().copied());
                 keep_first(&mut self.sleep, Effect { chain, released_before });
             }
+            let (hard_on, soft_on) = (state.hardirqs_on(), state.softirqs_on());
+            for u in summary.irq_uses.iter().filter(|u| u.chain.len() < MAX_WITNESS_DEPTH) {
+                let chain = Chain::new(self.hop(call.span, callee), Some(u.chain.clone()));
+                self.record_irq_use(IrqUse {
+                    hard_on: u.hard_on && hard_on,
+                    soft_on: u.soft_on && soft_on,
+                    chain,
+                    ..u.clone()
+                });
+            }
             for acq in summary.acquires.iter().filter(|a| a.effect.chain.len() < MAX_WITNESS_DEPTH) {
                 let (class, lock) = self.map_exit(acq.class, &acq.lock, call);
                 self.check_acquire(
@@ -195,6 +205,7 @@ impl<'a> Analyzer<'_, 'a> {
         );
         held.atomic = exit.atomic;
         held.no_sleep = exit.no_sleep;
+        held.irq = exit.irq;
         state.add(held);
     }
 
@@ -255,6 +266,7 @@ impl<'a> Analyzer<'_, 'a> {
                 let mut held = self.held(class, lock, tl.mode, recursive_read, trylock, call.span, sym, None, true);
                 held.atomic = self.ctx.model.atomic_kinds.contains(&tl.kind);
                 held.no_sleep = self.ctx.model.no_sleep_kinds.contains(&tl.kind);
+                held.irq = tl.irq;
                 if on_zero {
                     zero.add(held);
                 } else {

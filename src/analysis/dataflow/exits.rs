@@ -71,6 +71,7 @@ impl Analyzer<'_, '_> {
             recursive_read: h.recursive_read,
             atomic: h.atomic,
             no_sleep: h.no_sleep,
+            irq: h.irq,
             trylock: h.trylock,
             via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
         };
@@ -131,6 +132,7 @@ impl Analyzer<'_, '_> {
             fault: self.fault,
             sleep: self.sleep,
             acquires: self.acquires,
+            irq_uses: self.irq_uses,
             exit_acquires: all.iter().map(to_exit).collect(),
             acquires_if_nonzero: if self.exits.iter().any(|(r, _)| *r == RetVal::Zero) {
                 minus(&nonzero)
@@ -298,6 +300,7 @@ fn apply_annotations(ctx: &mut Ctx<'_>, id: FuncId, def: &FuncDef, summary: &mut
                         recursive_read: false,
                         atomic: false,
                         no_sleep: false,
+                        irq: None,
                         trylock: false,
                         via: None,
                     });

@@ -4,7 +4,9 @@
 
 use super::classes::{ClassId, Classes};
 use super::held::{same_instance, CondKey, HeldLock, Released, State};
-use super::summary::{Acquisition, Effect, ExitLock, FunctionSummary, MAX_ACQUISITIONS, MAX_WITNESS_DEPTH};
+use super::summary::{
+    Acquisition, Effect, ExitLock, FunctionSummary, IrqUse, MAX_ACQUISITIONS, MAX_IRQ_USES, MAX_WITNESS_DEPTH,
+};
 use super::witness::{Chain, Hop};
 use crate::index::{FuncDef, FuncId, Program, Target};
 use crate::ir::{
@@ -145,6 +147,7 @@ struct Analyzer<'c, 'a> {
     fault: Option<Effect>,
     sleep: Option<Effect>,
     acquires: Vec<Acquisition>,
+    irq_uses: Vec<IrqUse>,
     exits: Vec<(RetVal, State)>,
     /// Where each of `exits` returns (byte offset of the return).
     exit_at: Vec<Span>,
@@ -178,6 +181,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         fault: None,
         sleep: None,
         acquires: Vec::new(),
+        irq_uses: Vec::new(),
         exits: Vec::new(),
         exit_at: Vec::new(),
         tested_calls: def
@@ -316,6 +320,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn entry_state(&mut self) -> State {
         let mut state = State::default();
+        // An interrupt handler runs with its level of interrupts disabled.
+        match self.ctx.prog.irq_roots.get(&self.id).map(|r| r.level) {
+            Some(crate::model::IrqLevel::Hard) => state.irq_off = 1,
+            Some(crate::model::IrqLevel::Soft) => state.bh_off = 1,
+            None => {}
+        }
         let prog: &'a Program = self.ctx.prog;
         for (class, mode, slot) in prog.entry_locks.get(&self.id).into_iter().flatten() {
             let class = self.ctx.classes.intern(self.ctx.model.canonical_class(class), false);
@@ -363,6 +373,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             nested: false,
             atomic: false,
             no_sleep: false,
+            irq: None,
             site,
             taker,
             via,
@@ -467,6 +478,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 let recursive_read = self.ctx.model.recursive_read_kinds.contains(&p.kind);
                 if self.record {
                     self.check_acquire(state, class, &lock, p.mode, recursive_read, p.nested, span, callee, None, &[]);
+                    let hard_on = state.hardirqs_on() && p.irq != Some(crate::model::IrqLevel::Hard);
+                    let soft_on = hard_on && state.softirqs_on() && p.irq.is_none();
+                    let chain = Chain::new(self.hop(span, callee), None);
+                    let atomic = self.ctx.model.atomic_kinds.contains(&p.kind);
+                    self.record_irq_use(IrqUse {
+                        class,
+                        mode: p.mode,
+                        recursive_read,
+                        hard_on,
+                        soft_on,
+                        atomic,
+                        chain,
+                    });
                     let effect = Effect {
                         chain: Chain::new(self.hop(span, callee), None),
                         released_before: state.released_classes(),
@@ -485,6 +509,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     held.nested = p.nested;
                     held.atomic = self.ctx.model.atomic_kinds.contains(&p.kind);
                     held.no_sleep = self.ctx.model.no_sleep_kinds.contains(&p.kind);
+                    held.irq = p.irq;
                     state.add(held);
                 }
             }
@@ -519,13 +544,23 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             Primitive::Sleep => self.sleep_here(state, span, callee),
             // Decided in `call`, which sees every argument.
             Primitive::SleepIfGfp(_) => {}
-            Primitive::NoSleepEnter => {
+            Primitive::NoSleepEnter(irq) => {
                 if state.no_sleep == 0 {
                     state.no_sleep_site = Some((span, callee));
                 }
                 state.no_sleep = state.no_sleep.saturating_add(1);
+                match irq {
+                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_add(1),
+                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_add(1),
+                    None => {}
+                }
             }
-            Primitive::NoSleepExit => {
+            Primitive::NoSleepExit(irq) => {
+                match irq {
+                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_sub(1),
+                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_sub(1),
+                    None => {}
+                }
                 state.no_sleep = state.no_sleep.saturating_sub(1);
                 if state.no_sleep == 0 {
                     state.no_sleep_site = None;
@@ -585,6 +620,21 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn hop(&self, span: Span, callee: Sym) -> Hop {
         Hop { func: self.id, span, callee }
+    }
+
+    /// An acquisition with interrupts of some level enabled: one witness per
+    /// class and level, the first in the function.
+    pub(super) fn record_irq_use(&mut self, u: IrqUse) {
+        if !(u.hard_on || u.soft_on) || !u.atomic || self.ctx.classes.is_weak(u.class) {
+            return;
+        }
+        let same = |o: &IrqUse| o.class == u.class && o.hard_on == u.hard_on && o.soft_on == u.soft_on;
+        match self.irq_uses.iter().position(same) {
+            Some(i) if self.irq_uses[i].chain.first_site() > u.chain.first_site() => self.irq_uses[i] = u,
+            Some(_) => {}
+            None if self.irq_uses.len() < MAX_IRQ_USES => self.irq_uses.push(u),
+            None => {}
+        }
     }
 
     fn record_acquisition(&mut self, acq: Acquisition) {
