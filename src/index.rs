@@ -191,6 +191,17 @@ impl Program {
                     self.entry_locks.entry(id).or_default().push((class.clone(), *mode, slot));
                 }
             }
+            for (st, f, level) in &model.irq_callbacks {
+                if *st != ty_name || *f != field_name {
+                    continue;
+                }
+                let Target::Functions(ids) = self.resolve_call(func, file) else { continue };
+                let slot = self.names.intern(&format!("{st}.{f}"));
+                for id in ids {
+                    let span = self.funcs[id as usize].func.span;
+                    self.irq_roots.insert(id, IrqRoot { level: *level, func: id, span, binder: slot });
+                }
+            }
         }
     }
 

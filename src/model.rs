@@ -131,6 +131,8 @@ pub struct Model {
     pub own_class_objects: FxHashSet<String>,
     /// Callback slots that run with a lock held: (struct, field, class, mode).
     pub callbacks: Vec<(String, String, String, Mode)>,
+    /// Callback slots the kernel calls in interrupt context: (struct, field, level).
+    pub irq_callbacks: Vec<(String, String, IrqLevel)>,
     /// Attribute macros blanked before parsing (`__init`); `with_args` take
     /// a parenthesised argument (`__section(".x")`).
     pub attributes: Vec<String>,
@@ -240,6 +242,13 @@ impl Model {
                     };
                     let mode = parse_mode(fields.get(4).copied().unwrap_or("exclusive")).map_err(err)?;
                     self.callbacks.push((second.to_string(), field.to_string(), class.to_string(), mode));
+                }
+                "irq-callback" => {
+                    let (Some(field), Some(level)) = (fields.get(2), fields.get(3)) else {
+                        return Err(err("irq-callback needs a struct, a field and hard or soft".into()));
+                    };
+                    let level = IrqLevel::parse(level).map_err(err)?;
+                    self.irq_callbacks.push((second.to_string(), field.to_string(), level));
                 }
                 "field" => {
                     let (Some(field), Some(ty)) = (fields.get(2), fields.get(3)) else {

@@ -362,6 +362,14 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, f
         while let Some(list) = lists.pop() {
             let mut cursor = list.walk();
             for fd in list.named_children(&mut cursor) {
+                // Fields under `#if IS_ENABLED(CONFIG_..)` are fields too.
+                if matches!(
+                    fd.kind(),
+                    "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif" | "preproc_elifdef"
+                ) {
+                    lists.push(fd);
+                    continue;
+                }
                 if fd.kind() != "field_declaration" {
                     continue;
                 }

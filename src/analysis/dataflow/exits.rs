@@ -191,19 +191,6 @@ impl Analyzer<'_, '_> {
             }
         }
         let mut out: Vec<Imbalance> = Vec::new();
-        if std::env::var_os("LOCKPATH_DEBUG_EXITS").is_some() {
-            for (i, (v, st)) in self.exits.iter().enumerate() {
-                eprintln!(
-                    "exit {:?} {v:?} held={:?} may={:?} dropped={:?} facts={:?} vars={:?}",
-                    self.exit_at[i],
-                    st.held.iter().map(|h| h.class).collect::<Vec<_>>(),
-                    st.may_held.iter().map(|m| (m.class, &m.when, m.uncertain)).collect::<Vec<_>>(),
-                    st.dropped.iter().map(|m| (m.class, &m.when, m.everywhere)).collect::<Vec<_>>(),
-                    st.facts,
-                    st.vars
-                );
-            }
-        }
         for (class, lock, taken, taker) in candidates {
             // Per-object locks (the folio lock) move with the object through
             // loops; nested readers (rcu) are counted, not held.
