@@ -83,6 +83,9 @@ pub struct Program {
     /// Handlers that run in interrupt context, and where they are bound
     /// (`request_irq(irq, foo_isr, ..)`, `timer_setup(&t, foo_timer, 0)`).
     pub irq_roots: FxHashMap<FuncId, IrqRoot>,
+    /// Functions called (from slots the model names) with interrupts of a
+    /// level already disabled.
+    pub irqs_off_entry: FxHashMap<FuncId, crate::model::IrqLevel>,
 }
 
 /// A handler bound to an interrupt context.
@@ -113,6 +116,7 @@ impl Program {
             own_classes: FxHashSet::default(),
             entry_locks: FxHashMap::default(),
             irq_roots: FxHashMap::default(),
+            irqs_off_entry: FxHashMap::default(),
         };
         let mut bindings: Vec<(FileId, Sym, Sym, Sym)> = Vec::new();
         for (guard, prim) in &model.guards {
@@ -189,6 +193,15 @@ impl Program {
                 for id in ids {
                     let slot = self.names.intern(&format!("{st}.{f}"));
                     self.entry_locks.entry(id).or_default().push((class.clone(), *mode, slot));
+                }
+            }
+            for (st, f, level) in &model.irqs_off_callbacks {
+                if *st != ty_name || *f != field_name {
+                    continue;
+                }
+                let Target::Functions(ids) = self.resolve_call(func, file) else { continue };
+                for id in ids {
+                    self.irqs_off_entry.insert(id, *level);
                 }
             }
             for (st, f, level) in &model.irq_callbacks {

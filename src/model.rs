@@ -133,6 +133,9 @@ pub struct Model {
     pub callbacks: Vec<(String, String, String, Mode)>,
     /// Callback slots the kernel calls in interrupt context: (struct, field, level).
     pub irq_callbacks: Vec<(String, String, IrqLevel)>,
+    /// Callback slots the kernel calls with interrupts of a level disabled
+    /// (in process context): ALSA's `snd_pcm_ops.trigger`.
+    pub irqs_off_callbacks: Vec<(String, String, IrqLevel)>,
     /// Attribute macros blanked before parsing (`__init`); `with_args` take
     /// a parenthesised argument (`__section(".x")`).
     pub attributes: Vec<String>,
@@ -243,12 +246,17 @@ impl Model {
                     let mode = parse_mode(fields.get(4).copied().unwrap_or("exclusive")).map_err(err)?;
                     self.callbacks.push((second.to_string(), field.to_string(), class.to_string(), mode));
                 }
-                "irq-callback" => {
+                "irq-callback" | "irqs-off-callback" => {
                     let (Some(field), Some(level)) = (fields.get(2), fields.get(3)) else {
-                        return Err(err("irq-callback needs a struct, a field and hard or soft".into()));
+                        return Err(err(format!("{first} needs a struct, a field and hard or soft")));
                     };
                     let level = IrqLevel::parse(level).map_err(err)?;
-                    self.irq_callbacks.push((second.to_string(), field.to_string(), level));
+                    let entry = (second.to_string(), field.to_string(), level);
+                    if first == "irq-callback" {
+                        self.irq_callbacks.push(entry);
+                    } else {
+                        self.irqs_off_callbacks.push(entry);
+                    }
                 }
                 "field" => {
                     let (Some(field), Some(ty)) = (fields.get(2), fields.get(3)) else {

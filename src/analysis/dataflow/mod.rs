@@ -321,7 +321,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     fn entry_state(&mut self) -> State {
         let mut state = State::default();
         // An interrupt handler runs with its level of interrupts disabled.
-        match self.ctx.prog.irq_roots.get(&self.id).map(|r| r.level) {
+        let prog: &'a Program = self.ctx.prog;
+        let level = prog.irq_roots.get(&self.id).map(|r| r.level).or(prog.irqs_off_entry.get(&self.id).copied());
+        match level {
             Some(crate::model::IrqLevel::Hard) => state.irq_off = 1,
             Some(crate::model::IrqLevel::Soft) => state.bh_off = 1,
             None => {}
