@@ -140,7 +140,10 @@ fn build(analysis: &Analysis) -> OrderGraph<'_> {
 
 /// A huge SCC (hundreds of classes tied together by a few generic helpers)
 /// is reported through its first classes only.
-const MAX_CYCLE_STARTS: usize = 32;
+const MAX_CYCLE_STARTS: usize = 8;
+
+/// Cycles after the first of an SCC are reported only up to this length.
+const MAX_EXTRA_CYCLE_LEN: usize = 3;
 
 pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
     let OrderGraph { graph, witness } = build(analysis);
@@ -164,6 +167,11 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
                 continue;
             }
             let Some(cycle) = shortest_cycle(&graph, start, &scc) else { continue };
+            // Past the first, only short cycles: long ones through a big SCC
+            // are mostly the same few edges again.
+            if !covered.is_empty() && cycle.len() > MAX_EXTRA_CYCLE_LEN {
+                continue;
+            }
             covered.extend(cycle.iter().copied());
             out.push(finding(prog, analysis, &cycle, &witness));
         }
