@@ -185,7 +185,10 @@ impl Analyzer<'_, '_> {
                 .filter(|m| !m.uncertain && !m.recursive)
                 .map(|m| (m.class, &m.lock, m.site, m.taker));
             for c in owned.chain(may) {
-                if !matches!(c.1.base, Base::Stack(_)) && !candidates.iter().any(|o| o.0 == c.0 && o.1 == c.1) {
+                // A lock whose object lockpath cannot name (one a callee
+                // returned, `&get_obj()->lock`) has no identity to follow.
+                let named = !matches!(c.1.base, Base::Stack(_) | Base::Unknown);
+                if named && !candidates.iter().any(|o| o.0 == c.0 && o.1 == c.1) {
                     candidates.push(c);
                 }
             }

@@ -427,6 +427,8 @@ impl<'a> BodyBuilder<'a> {
         self.goto(head);
         self.cur = head;
         match node.child_by_field_name("condition") {
+            // `while (1)`, `while (true)`: only a break leaves.
+            Some(cond) if is_always_true(cond, self.src) => self.goto(body),
             Some(cond) => self.cond(cond, body, exit, 0),
             None => self.goto(body),
         }
@@ -614,6 +616,16 @@ fn macro_block_header(node: Node) -> Option<Node> {
     let missing_semi = last.is_missing() || last.kind() != ";";
     let call = node.named_child(0)?;
     (missing_semi && call.kind() == "call_expression").then_some(call)
+}
+
+/// A loop condition that is a non-zero constant: `1`, `true`.
+fn is_always_true(cond: Node, src: &[u8]) -> bool {
+    let c = strip_parens(cond);
+    match c.kind() {
+        "number_literal" => parse_int(text(c, src)).is_some_and(|v| v != 0),
+        "true" => true,
+        _ => false,
+    }
 }
 
 pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
