@@ -105,6 +105,9 @@ pub struct State {
     pub vars: SmallVec<[(Sym, RetVal); 2]>,
     /// Branch conditions every path to here took.
     pub facts: SmallVec<[Fact; 2]>,
+    /// Parameters known not to be NULL here (bit i: parameter i), because a
+    /// lock was taken through them.
+    pub nonnull_params: u16,
     /// This function's locks held on some path to here (union at joins).
     pub may_held: SmallVec<[MayHeld; 1]>,
     /// This function's locks released on some path to here and not re-taken.
@@ -134,6 +137,7 @@ impl State {
         union_may(&mut self.may_held, &other.may_held, &mine, &theirs);
         union_may(&mut self.dropped, &other.dropped, &mine, &theirs);
         self.facts.retain(|f| other.facts.contains(f));
+        self.nonnull_params &= other.nonnull_params;
         self.vars.retain(|v| other.vars.contains(v));
         self.held.retain(|h| other.held.iter().any(|o| same_lock(h, o)));
         self.released.retain(|(c, l)| other.released.iter().any(|(oc, ol)| oc == c && ol == l));
@@ -218,9 +222,13 @@ impl State {
         // caller's: it is not an exit effect of this function.
         self.may_released.retain(|c| *c != lock.class);
         self.dropped.retain(|d| d.class != lock.class);
-        // Locking through a local pointer proves it is not NULL.
-        if let Base::Local(v) = lock.lock.base {
-            self.set_var(v, RetVal::NonZero);
+        // Locking through a pointer proves it is not NULL.
+        match lock.lock.base {
+            Base::Local(v) => self.set_var(v, RetVal::NonZero),
+            Base::Param(i) if !lock.lock.path.is_empty() => {
+                self.nonnull_params |= 1u16.checked_shl(u32::from(i)).unwrap_or(0);
+            }
+            _ => {}
         }
         if lock.exported && !self.released.iter().any(|(c, _)| *c == lock.class) {
             self.may_held.retain(|m| !(m.class == lock.class && m.lock == lock.lock));

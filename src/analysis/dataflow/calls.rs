@@ -34,7 +34,7 @@ impl<'a> Analyzer<'_, 'a> {
                 self.primitive(state, prim, sym, arg, call.span, tested);
             }
             Target::Functions(ids) => {
-                let summary = self.summary_for(&ids, call);
+                let summary = self.summary_for(&ids, call, state.nonnull_params);
                 self.apply_summary(state, &summary, call, sym, tested);
             }
             Target::Unknown => {}
@@ -43,7 +43,8 @@ impl<'a> Analyzer<'_, 'a> {
 
     /// The callee's summary for this call: specialised when the call passes
     /// a constant to a parameter the callee branches on.
-    fn summary_for(&mut self, ids: &[FuncId], call: &Call) -> Cow<'a, FunctionSummary> {
+    /// `nonnull`: the caller's parameters known not to be NULL here (bit i).
+    fn summary_for(&mut self, ids: &[FuncId], call: &Call, nonnull: u16) -> Cow<'a, FunctionSummary> {
         if let [callee] = ids {
             let tested: &'a [SmallVec<[u8; 2]>] = self.ctx.tested_params;
             // Every constant passed to a parameter the callee can be
@@ -56,7 +57,10 @@ impl<'a> Analyzer<'_, 'a> {
                     Some(Arg::Path(_, true)) => Some(true),
                     // A parameter this run fixed, passed on.
                     Some(Arg::Path(l, false)) if l.path.is_empty() => match l.base {
-                        Base::Param(a) => self.assumed(a),
+                        Base::Param(a) => self.assumed(a).or_else(|| {
+                            let bit = 1u16.checked_shl(u32::from(a))?;
+                            (nonnull & bit != 0).then_some(true)
+                        }),
                         _ => None,
                     },
                     _ => None,
@@ -274,7 +278,7 @@ impl<'a> Analyzer<'_, 'a> {
                 }
             }
             Target::Functions(ids) => {
-                let summary = self.summary_for(&ids, call);
+                let summary = self.summary_for(&ids, call, nonzero.nonnull_params & zero.nonnull_params);
                 for exit in &summary.acquires_if_nonzero {
                     self.add_exit_lock(nonzero, exit, call, sym);
                 }
