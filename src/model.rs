@@ -84,6 +84,10 @@ pub enum Primitive {
     MayRelease(LockPrim),
     AssertHeld(LockPrim),
     Fault,
+    /// Faults like `Fault` but does not call might_fault(): in atomic
+    /// context it just fails (`__get_user` on most architectures, the
+    /// `unsafe_*` accessors, `raw_copy_*`).
+    FaultNoMightSleep,
     NoFault,
     Sleep,
     PagefaultDisable,
@@ -289,6 +293,7 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     let simple = match effect {
         "fault" => Some(Primitive::Fault),
+        "fault-no-might-sleep" => Some(Primitive::FaultNoMightSleep),
         "nofault" => Some(Primitive::NoFault),
         "sleep" => Some(Primitive::Sleep),
         "pagefault-disable" => Some(Primitive::PagefaultDisable),

@@ -527,11 +527,15 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     state.add(self.held(class, lock, p.mode, recursive_read, false, span, callee, None, false));
                 }
             }
-            Primitive::Fault => {
-                // In atomic context a fault fails with -EFAULT instead of
-                // sleeping (faulthandler_disabled()); elsewhere it may sleep.
+            Primitive::Fault | Primitive::FaultNoMightSleep => {
+                // A user access calls might_fault(), which is might_sleep()
+                // unless page faults are disabled: under a spinlock it is
+                // "sleeping function called from invalid context" (and the
+                // copy fails with -EFAULT whenever the page is not present).
+                // Accessors without might_fault() only fail in atomic context.
                 let atomic = state.no_sleep > 0 || state.held.iter().any(|h| h.atomic);
-                if state.pagefault_disabled == 0 && !atomic {
+                let quiet = matches!(prim, Primitive::FaultNoMightSleep) && atomic;
+                if state.pagefault_disabled == 0 && !quiet {
                     self.sleep_here(state, span, callee);
                 }
                 if state.pagefault_disabled == 0 && self.record {
