@@ -96,6 +96,10 @@ pub struct State {
     /// local_bh_disable() sections (soft); a hard-irq handler starts at 1.
     pub irq_off: u16,
     pub bh_off: u16,
+    /// The caller's no-sleep sections this function has left (a section
+    /// exit with none of its own open): `local_bh_enable(); cond_resched();
+    /// local_bh_disable();` inside a function called with BH disabled.
+    pub caller_left: u16,
     /// Locks released that this function did not take: its caller held them.
     pub released: SmallVec<[(ClassId, LockRef); 2]>,
     /// Caller's lock classes released on some path to here (union at joins):
@@ -145,6 +149,7 @@ impl State {
         self.no_sleep = self.no_sleep.min(other.no_sleep);
         self.irq_off = self.irq_off.min(other.irq_off);
         self.bh_off = self.bh_off.min(other.bh_off);
+        self.caller_left = self.caller_left.min(other.caller_left);
         if self.no_sleep == 0 {
             self.no_sleep_site = None;
         }

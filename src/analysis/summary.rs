@@ -66,6 +66,9 @@ pub struct ExitLock {
 pub struct FunctionSummary {
     pub fault: Option<Effect>,
     pub sleep: Option<Effect>,
+    /// How many of its caller's no-sleep sections the function had left
+    /// (`local_bh_enable()` before `cond_resched()`) when it sleeps.
+    pub sleep_sections_left: u16,
     pub acquires: Vec<Acquisition>,
     /// Held on every return: an acquiring helper (`futex_cleanup_begin`).
     pub exit_acquires: Vec<ExitLock>,
@@ -120,6 +123,7 @@ impl FunctionSummary {
         if let Some(f) = &other.sleep {
             if self.sleep.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
                 self.sleep = Some(f.clone());
+                self.sleep_sections_left = other.sleep_sections_left;
             }
         }
         for a in &other.acquires {

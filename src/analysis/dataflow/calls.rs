@@ -129,13 +129,15 @@ impl<'a> Analyzer<'_, 'a> {
                 }
             }
             if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
-                self.check_sleep(state, call.span, callee, Some(&sleep.chain), &sleep.released_before);
+                let left = summary.sleep_sections_left;
+                self.check_sleep(state, call.span, callee, Some(&sleep.chain), &sleep.released_before, left);
                 let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
                 // The caller's locks the callee drops before it sleeps stay
                 // dropped for the callers above, as for faults.
                 let mut released_before = state.released_classes();
                 released_before.extend(sleep.released_before.iter().copied());
-                keep_first(&mut self.sleep, Effect { chain, released_before });
+                let left = left.saturating_sub(state.no_sleep).saturating_add(state.caller_left);
+                self.keep_first_sleep(Effect { chain, released_before }, left);
             }
             let (hard_on, soft_on) = (state.hardirqs_on(), state.softirqs_on());
             for u in summary.irq_uses.iter().filter(|u| u.chain.len() < MAX_WITNESS_DEPTH) {

@@ -131,6 +131,7 @@ impl Analyzer<'_, '_> {
         let mut summary = FunctionSummary {
             fault: self.fault,
             sleep: self.sleep,
+            sleep_sections_left: self.sleep_sections_left,
             acquires: self.acquires,
             irq_uses: self.irq_uses,
             exit_acquires: all.iter().map(to_exit).collect(),

@@ -146,6 +146,7 @@ struct Analyzer<'c, 'a> {
     observations: Vec<Observation>,
     fault: Option<Effect>,
     sleep: Option<Effect>,
+    sleep_sections_left: u16,
     acquires: Vec<Acquisition>,
     irq_uses: Vec<IrqUse>,
     exits: Vec<(RetVal, State)>,
@@ -180,6 +181,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         observations: Vec::new(),
         fault: None,
         sleep: None,
+        sleep_sections_left: 0,
         acquires: Vec::new(),
         irq_uses: Vec::new(),
         exits: Vec::new(),
@@ -551,10 +553,15 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             // Decided in `call`, which sees every argument.
             Primitive::SleepIfGfp(_) => {}
             Primitive::NoSleepEnter(irq) => {
-                if state.no_sleep == 0 {
-                    state.no_sleep_site = Some((span, callee));
+                if state.caller_left > 0 {
+                    // Re-entering the caller's section it left.
+                    state.caller_left -= 1;
+                } else {
+                    if state.no_sleep == 0 {
+                        state.no_sleep_site = Some((span, callee));
+                    }
+                    state.no_sleep = state.no_sleep.saturating_add(1);
                 }
-                state.no_sleep = state.no_sleep.saturating_add(1);
                 match irq {
                     Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_add(1),
                     Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_add(1),
@@ -566,6 +573,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_sub(1),
                     Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_sub(1),
                     None => {}
+                }
+                if state.no_sleep == 0 {
+                    state.caller_left = state.caller_left.saturating_add(1);
                 }
                 state.no_sleep = state.no_sleep.saturating_sub(1);
                 if state.no_sleep == 0 {
@@ -726,13 +736,16 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         if !self.record {
             return;
         }
-        self.check_sleep(state, span, callee, None, &[]);
+        self.check_sleep(state, span, callee, None, &[], 0);
         let effect =
             Effect { chain: Chain::new(self.hop(span, callee), None), released_before: state.released_classes() };
-        keep_first(&mut self.sleep, effect);
+        self.keep_first_sleep(effect, state.caller_left);
     }
 
     /// Sleeping while a no-sleep lock is held or inside a no-sleep section.
+    /// `sections_left`: how many of this function's no-sleep sections the
+    /// callee leaves before it sleeps.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn check_sleep(
         &mut self,
         state: &State,
@@ -740,11 +753,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         callee: Sym,
         chain: Option<&Chain>,
         released_before: &[ClassId],
+        sections_left: u16,
     ) {
         let held = state.held.iter().find(|h| h.no_sleep && !released_before.contains(&h.class));
         let context = match (held, state.no_sleep_site) {
             (Some(h), _) => SleepContext::Lock(h.clone()),
-            (None, Some((at, by))) if state.no_sleep > 0 => SleepContext::Section { site: at, by },
+            (None, Some((at, by))) if state.no_sleep > sections_left => SleepContext::Section { site: at, by },
             _ => return,
         };
         self.observations.push(Observation::SleepInAtomic { context, site, callee, chain: chain.cloned() });
@@ -985,6 +999,17 @@ fn reverse_postorder(blocks: &[crate::ir::Block]) -> Vec<u32> {
         index[*b] = i as u32;
     }
     index
+}
+
+impl Analyzer<'_, '_> {
+    /// `keep_first` for the sleep effect, with the sections it had left.
+    pub(super) fn keep_first_sleep(&mut self, effect: Effect, sections_left: u16) {
+        let replaces = self.sleep.as_ref().is_none_or(|s| s.chain.first_site() > effect.chain.first_site());
+        if replaces {
+            self.sleep = Some(effect);
+            self.sleep_sections_left = sections_left;
+        }
+    }
 }
 
 /// Keeps the effect that happens first in the function (by source
