@@ -69,6 +69,10 @@ pub struct FunctionSummary {
     /// How many of its caller's no-sleep sections the function had left
     /// (`local_bh_enable()` before `cond_resched()`) when it sleeps.
     pub sleep_sections_left: u16,
+    /// Locks reached through a parameter that the function released before
+    /// it sleeps (`spin_unlock(lock); schedule();` with `spinlock_t *lock`),
+    /// in its own frame: a caller maps them through its arguments.
+    pub sleep_released_params: Vec<(ClassId, LockRef)>,
     pub acquires: Vec<Acquisition>,
     /// Held on every return: an acquiring helper (`futex_cleanup_begin`).
     pub exit_acquires: Vec<ExitLock>,
@@ -124,6 +128,7 @@ impl FunctionSummary {
             if self.sleep.as_ref().is_none_or(|s| s.chain.len() > f.chain.len()) {
                 self.sleep = Some(f.clone());
                 self.sleep_sections_left = other.sleep_sections_left;
+                self.sleep_released_params = other.sleep_released_params.clone();
             }
         }
         for a in &other.acquires {

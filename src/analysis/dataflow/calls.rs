@@ -130,14 +130,21 @@ impl<'a> Analyzer<'_, 'a> {
             }
             if let Some(sleep) = summary.sleep.as_ref().filter(|f| f.chain.len() < MAX_WITNESS_DEPTH) {
                 let left = summary.sleep_sections_left;
-                self.check_sleep(state, call.span, callee, Some(&sleep.chain), &sleep.released_before, left);
+                // Locks the callee dropped through a parameter, in this frame.
+                let mapped: Vec<(ClassId, LockRef)> =
+                    summary.sleep_released_params.iter().map(|(c, l)| self.map_exit(*c, l, call)).collect();
+                let mut dropped = sleep.released_before.clone();
+                dropped.extend(mapped.iter().map(|(c, _)| *c));
+                self.check_sleep(state, call.span, callee, Some(&sleep.chain), &dropped, left);
                 let chain = Chain::new(self.hop(call.span, callee), Some(sleep.chain.clone()));
                 // The caller's locks the callee drops before it sleeps stay
                 // dropped for the callers above, as for faults.
                 let mut released_before = state.released_classes();
-                released_before.extend(sleep.released_before.iter().copied());
+                released_before.extend(dropped.iter().copied());
                 let left = left.saturating_sub(state.no_sleep).saturating_add(state.caller_left);
-                self.keep_first_sleep(Effect { chain, released_before }, left);
+                let mut params = released_params(state);
+                params.extend(mapped.into_iter().filter(|(_, l)| matches!(l.base, Base::Param(_))));
+                self.keep_first_sleep(Effect { chain, released_before }, left, params);
             }
             let (hard_on, soft_on) = (state.hardirqs_on(), state.softirqs_on());
             for u in summary.irq_uses.iter().filter(|u| u.chain.len() < MAX_WITNESS_DEPTH) {

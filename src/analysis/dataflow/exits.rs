@@ -132,6 +132,7 @@ impl Analyzer<'_, '_> {
             fault: self.fault,
             sleep: self.sleep,
             sleep_sections_left: self.sleep_sections_left,
+            sleep_released_params: std::mem::take(&mut self.sleep_released_params),
             acquires: self.acquires,
             irq_uses: self.irq_uses,
             exit_acquires: all.iter().map(to_exit).collect(),

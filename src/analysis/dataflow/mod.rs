@@ -147,6 +147,7 @@ struct Analyzer<'c, 'a> {
     fault: Option<Effect>,
     sleep: Option<Effect>,
     sleep_sections_left: u16,
+    sleep_released_params: Vec<(ClassId, LockRef)>,
     acquires: Vec<Acquisition>,
     irq_uses: Vec<IrqUse>,
     exits: Vec<(RetVal, State)>,
@@ -182,6 +183,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         fault: None,
         sleep: None,
         sleep_sections_left: 0,
+        sleep_released_params: Vec::new(),
         acquires: Vec::new(),
         irq_uses: Vec::new(),
         exits: Vec::new(),
@@ -739,7 +741,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         self.check_sleep(state, span, callee, None, &[], 0);
         let effect =
             Effect { chain: Chain::new(self.hop(span, callee), None), released_before: state.released_classes() };
-        self.keep_first_sleep(effect, state.caller_left);
+        self.keep_first_sleep(effect, state.caller_left, released_params(state));
     }
 
     /// Sleeping while a no-sleep lock is held or inside a no-sleep section.
@@ -1003,13 +1005,25 @@ fn reverse_postorder(blocks: &[crate::ir::Block]) -> Vec<u32> {
 
 impl Analyzer<'_, '_> {
     /// `keep_first` for the sleep effect, with the sections it had left.
-    pub(super) fn keep_first_sleep(&mut self, effect: Effect, sections_left: u16) {
+    pub(super) fn keep_first_sleep(
+        &mut self,
+        effect: Effect,
+        sections_left: u16,
+        released_params: Vec<(ClassId, LockRef)>,
+    ) {
         let replaces = self.sleep.as_ref().is_none_or(|s| s.chain.first_site() > effect.chain.first_site());
         if replaces {
             self.sleep = Some(effect);
             self.sleep_sections_left = sections_left;
+            self.sleep_released_params = released_params;
         }
     }
+}
+
+/// The caller's locks released so far that a caller can name through this
+/// function's parameters.
+pub(super) fn released_params(state: &State) -> Vec<(ClassId, LockRef)> {
+    state.released.iter().filter(|(_, l)| matches!(l.base, Base::Param(_))).cloned().collect()
 }
 
 /// Keeps the effect that happens first in the function (by source
