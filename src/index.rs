@@ -510,3 +510,8 @@ fn remap_lock(lock: &mut LockRef, g: &impl Fn(Sym) -> Sym) {
 pub fn handler_class(item_class: &str) -> String {
     format!("(handler) {item_class}")
 }
+
+/// Whether a class is a work item's or timer's pseudo-lock.
+pub fn is_handler_class(class: &str) -> bool {
+    class.starts_with("(handler) ")
+}

@@ -811,7 +811,11 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             if held.nested && !same {
                 continue;
             }
-            if (self.ctx.classes.is_weak(class) || self.ctx.classes.is_per_object(class)) && !same {
+            // Work items of one class are many objects: a handler waiting
+            // for another item's handler is no self-wait.
+            let many =
+                self.ctx.classes.is_per_object(class) || crate::index::is_handler_class(self.ctx.classes.name(class));
+            if (self.ctx.classes.is_weak(class) || many) && !same {
                 continue;
             }
             let shared = mode == crate::model::Mode::Shared && held.mode == crate::model::Mode::Shared;
