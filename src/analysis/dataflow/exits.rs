@@ -189,7 +189,12 @@ impl Analyzer<'_, '_> {
             for c in owned.chain(may) {
                 // A lock whose object lockpath cannot name (one a callee
                 // returned, `&get_obj()->lock`) has no identity to follow.
-                let named = !matches!(c.1.base, Base::Stack(_) | Base::Unknown);
+                // (An argument-less lock, `console_lock()`, is its class.)
+                let named = match c.1.base {
+                    Base::Stack(_) => false,
+                    Base::Unknown => c.1.path.is_empty(),
+                    _ => true,
+                };
                 if named && !candidates.iter().any(|o| o.0 == c.0 && o.1 == c.1) {
                     candidates.push(c);
                 }
