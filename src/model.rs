@@ -90,6 +90,8 @@ pub enum Primitive {
     FaultNoMightSleep,
     NoFault,
     Sleep,
+    /// Never returns (`BUG()`, `panic()`, `do_exit()`): the path ends.
+    NoReturn,
     PagefaultDisable,
     PagefaultEnable,
     /// Enters / leaves a section that must not sleep (preempt_disable,
@@ -293,6 +295,7 @@ fn parse_mode(s: &str) -> Result<Mode, String> {
 fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
     let simple = match effect {
         "fault" => Some(Primitive::Fault),
+        "noreturn" => Some(Primitive::NoReturn),
         "fault-no-might-sleep" => Some(Primitive::FaultNoMightSleep),
         "nofault" => Some(Primitive::NoFault),
         "sleep" => Some(Primitive::Sleep),

@@ -112,6 +112,8 @@ pub struct State {
     /// Parameters known not to be NULL here (bit i: parameter i), because a
     /// lock was taken through them.
     pub nonnull_params: u16,
+    /// A call that never returns ended this path (`BUG()`).
+    pub dead: bool,
     /// This function's locks held on some path to here (union at joins).
     pub may_held: SmallVec<[MayHeld; 1]>,
     /// This function's locks released on some path to here and not re-taken.

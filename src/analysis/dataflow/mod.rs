@@ -390,6 +390,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     fn transfer_block(&mut self, b: BlockId, state: &mut State) {
         let def = self.def;
         for (i, event) in def.func.blocks[b as usize].events.iter().enumerate() {
+            if state.dead {
+                break;
+            }
             match event {
                 Event::Call(call) => {
                     let tested = self.tested_calls.contains(&(b, i as u32));
@@ -552,6 +555,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 }
             }
             Primitive::Sleep => self.sleep_here(state, span, callee),
+            Primitive::NoReturn => state.dead = true,
             // Decided in `call`, which sees every argument.
             Primitive::SleepIfGfp(_) => {}
             Primitive::NoSleepEnter(irq) => {
@@ -894,6 +898,9 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     fn edges(&mut self, b: BlockId, state: State) -> SmallVec<[(BlockId, State); 2]> {
         let def = self.def;
         let mut out = SmallVec::new();
+        if state.dead {
+            return out;
+        }
         match &def.func.blocks[b as usize].term {
             Terminator::Goto(t) => out.push((*t, state)),
             Terminator::Switch(ts) => {

@@ -66,6 +66,11 @@ impl BodyBuilder<'_> {
                                 self.mark_object_tested(side);
                             }
                         }
+                        // `err < 0` / `err >= 0`: kernel errno values are never
+                        // positive, so these are `err` / `!err` (an interruptible
+                        // lock's result tested for failure).
+                        "<" if is_zero(right, self.src) => return self.cond(left, then, otherwise, depth + 1),
+                        ">=" if is_zero(right, self.src) => return self.cond(left, otherwise, then, depth + 1),
                         op @ ("==" | "!=") if is_zero(right, self.src) || is_zero(left, self.src) => {
                             let operand = if is_zero(right, self.src) { left } else { right };
                             return if op == "==" {
