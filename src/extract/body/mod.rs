@@ -166,6 +166,10 @@ impl<'a> BodyBuilder<'a> {
             "goto_statement" => {
                 if let Some(label) = node.child_by_field_name("label") {
                     let target = self.label_block(label);
+                    // Kernel labels sit at the function's top level: a goto
+                    // leaves every guard opened in a nested scope (the
+                    // cleanup runs on any exit from its scope).
+                    self.exit_guards_above(1);
                     self.goto(target);
                 }
                 self.dead();
