@@ -335,6 +335,16 @@ impl State {
         self.vars.iter().find(|(v, _)| *v == var).map_or(RetVal::Unknown, |(_, k)| *k)
     }
 
+    /// A call was given `&param`: it may point the parameter elsewhere
+    /// (`btrfs_cow_block(.., &child)` hands back a new locked buffer).
+    pub fn reassigned(&mut self, base: Base) {
+        let through = |m: &MayHeld| m.lock.base == base;
+        self.dropped.retain(|m| !through(m));
+        for m in self.may_held.iter_mut().filter(|m| through(m)) {
+            m.uncertain = true;
+        }
+    }
+
     /// The local `var` is assigned: a lock reached through it is another
     /// object from now on.
     pub fn assign(&mut self, var: Sym, value: RetVal) {

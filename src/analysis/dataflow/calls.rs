@@ -39,6 +39,7 @@ impl<'a> Analyzer<'_, 'a> {
             }
             Target::Unknown => {}
         }
+        forget_out_params(state, call);
     }
 
     /// The callee's summary for this call: specialised when the call passes
@@ -301,6 +302,7 @@ impl<'a> Analyzer<'_, 'a> {
                         let (class, lock) = self.map_exit(*class, lock, call);
                         self.release(state, class, &lock, call.span, sym, true);
                     }
+                    forget_out_params(state, call);
                 }
             }
             Target::Unknown => {}
@@ -332,5 +334,17 @@ pub fn callback_arg(prog: &Program, call: &Call, p: u8, file: crate::index::File
     match prog.resolve_call(g, file) {
         Target::Functions(fs) if fs.len() == 1 => Some(fs[0]),
         _ => None,
+    }
+}
+
+/// `f(.., &p)` may store another object in `p`: what the caller knew about
+/// locks through `p` is about the old one.
+fn forget_out_params(state: &mut State, call: &Call) {
+    for arg in call.args.iter() {
+        if let Arg::Path(l, true) = arg {
+            if l.path.is_empty() && matches!(l.base, Base::Local(_) | Base::Param(_)) {
+                state.reassigned(l.base);
+            }
+        }
     }
 }
