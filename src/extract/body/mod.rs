@@ -278,6 +278,18 @@ impl<'a> BodyBuilder<'a> {
         self.goto(head);
         self.cur = head;
         self.emit_expr(header);
+        // Each round moves the cursor: a local argument of the iterator
+        // (`list_for_each_entry(pos, ..)`) holds another object.
+        if let Some(args) = header.child_by_field_name("arguments") {
+            let mut cursor = args.walk();
+            let locals: Vec<Node> = args.named_children(&mut cursor).filter(|a| a.kind() == "identifier").collect();
+            for a in locals {
+                let var = self.names.intern(text(a, self.src));
+                if self.local_shadowing(var) {
+                    self.push_event(Event::SetVar { var, value: RetVal::Unknown });
+                }
+            }
+        }
         self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
         self.cur = body_b;
         self.loops.push(Jump { brk: exit, cont: Some(head), scopes: self.guards.len() });
