@@ -198,15 +198,31 @@ impl<'a> BodyBuilder<'a> {
 
     pub(super) fn children_stmts(&mut self, node: Node, skip_fields: &[&str]) {
         let mut cursor = node.walk();
-        for (i, child) in node.children(&mut cursor).enumerate() {
-            if !child.is_named() {
+        let children: Vec<Node> = node
+            .children(&mut cursor)
+            .enumerate()
+            .filter(|(i, c)| {
+                c.is_named() && !node.field_name_for_child(*i as u32).is_some_and(|f| skip_fields.contains(&f))
+            })
+            .map(|(_, c)| c)
+            .collect();
+        // Statements under a `case` label: an iterator macro with its block
+        // is a loop here too.
+        self.statements(&children);
+    }
+
+    /// A statement list, where `macro(args) { .. }` (an expression statement
+    /// missing its `;`, then a block) is one macro block.
+    fn statements(&mut self, children: &[Node]) {
+        let mut i = 0;
+        while i < children.len() {
+            if let (Some(header), Some(&body)) = (macro_block_header(children[i]), children.get(i + 1)) {
+                self.macro_block(header, body);
+                i += 2;
                 continue;
             }
-            let field = node.field_name_for_child(i as u32);
-            if field.is_some_and(|f| skip_fields.contains(&f)) {
-                continue;
-            }
-            self.stmt(child);
+            self.stmt(children[i]);
+            i += 1;
         }
     }
 
@@ -218,17 +234,7 @@ impl<'a> BodyBuilder<'a> {
         self.guards.push(Vec::new());
         let mut cursor = node.walk();
         let children: Vec<Node> = node.named_children(&mut cursor).collect();
-        let mut i = 0;
-        while i < children.len() {
-            let child = children[i];
-            if let (Some(header), Some(&body)) = (macro_block_header(child), children.get(i + 1)) {
-                self.macro_block(header, body);
-                i += 2;
-                continue;
-            }
-            self.stmt(child);
-            i += 1;
-        }
+        self.statements(&children);
         self.pop_scope();
     }
 
