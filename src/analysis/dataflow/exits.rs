@@ -2,6 +2,7 @@
 //! and the exit shapes conditional-locking compares.
 
 use super::*;
+use crate::analysis::held::CondKey;
 
 /// Locks held and released on return, by return value: every return, the
 /// returns of zero, the returns of non-zero. `None` when there is no such
@@ -228,8 +229,18 @@ impl Analyzer<'_, '_> {
             let value = |i: usize| self.exits[i].0;
             // Paths that disagree meet at one return: the caller can tell
             // only by the value, which is an error or nothing.
-            let mixed_reportable =
-                |i: usize| func.returns_void || matches!(value(i), RetVal::Error | RetVal::ErrorOrZero);
+            // A lock held only on paths that tested the returned local
+            // (`if (ret) unlock(); return ret;`) is told by the value.
+            let told_by_value =
+                |i: usize| {
+                    let Some(var) = self.exit_var[i] else { return false };
+                    self.exits[i].1.may_held.iter().any(|m| {
+                        m.class == class && m.lock == *lock && m.when.iter().any(|(k, _)| *k == CondKey::Var(var))
+                    })
+                };
+            let mixed_reportable = |i: usize| {
+                (func.returns_void || matches!(value(i), RetVal::Error | RetVal::ErrorOrZero)) && !told_by_value(i)
+            };
             let mixed = (0..holds.len()).filter(|&i| holds[i] == ExitHold::Mixed).collect::<Vec<_>>();
             let found = if let Some(&i) = mixed.iter().filter(|&&i| mixed_reportable(i)).min_by_key(|&&i| at(i)) {
                 Some((i, None))

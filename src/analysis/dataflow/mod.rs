@@ -153,6 +153,8 @@ struct Analyzer<'c, 'a> {
     exits: Vec<(RetVal, State)>,
     /// Where each of `exits` returns (byte offset of the return).
     exit_at: Vec<Span>,
+    /// The local each of `exits` returns (`return ret;`), if any.
+    exit_var: Vec<Option<Sym>>,
     /// Calls whose result a branch tests.
     tested_calls: rustc_hash::FxHashSet<(BlockId, u32)>,
 }
@@ -188,6 +190,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         irq_uses: Vec::new(),
         exits: Vec::new(),
         exit_at: Vec::new(),
+        exit_var: Vec::new(),
         tested_calls: def
             .func
             .blocks
@@ -921,6 +924,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     };
                     self.exits.push((v, state));
                     self.exit_at.push(def.func.blocks[b as usize].at);
+                    self.exit_var.push(match def.func.blocks[b as usize].term {
+                        Terminator::Return(RetVal::Var(var)) => Some(var),
+                        _ => None,
+                    });
                 }
             }
             Terminator::Unreachable => {}
