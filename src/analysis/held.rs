@@ -310,7 +310,11 @@ impl State {
             return Released::Held;
         }
         let twice = exact(&self.dropped).map(|i| self.dropped[i].site);
-        let found = exact(&self.may_held).or_else(|| self.may_held.iter().position(|m| m.class == class));
+        // By class only when one side's object is unknown: a known other
+        // object of the class (a callee unlocking its own pte lock) is not
+        // this one.
+        let unknown = |m: &MayHeld| lock.base == Base::Unknown || m.lock.base == Base::Unknown;
+        let found = exact(&self.may_held).or_else(|| self.may_held.iter().position(|m| m.class == class && unknown(m)));
         match found {
             Some(i) => {
                 let mut m = self.may_held.remove(i);

@@ -246,18 +246,8 @@ pub fn branch_params(def: &FuncDef) -> Vec<u8> {
 /// parameters are left out: `if (ctx) raw_spin_lock(&ctx->lock)` guards
 /// against a missing object, it does not choose a locking rule.
 pub fn tested_params(def: &FuncDef) -> Vec<u8> {
-    let mut out: Vec<u8> = def
-        .func
-        .blocks
-        .iter()
-        .filter_map(|b| match b.term {
-            Terminator::Branch { cond: Cond::Param(i), .. } => Some(i),
-            _ => None,
-        })
-        .filter(|&i| def.func.params.get(i as usize).is_some_and(|p| !p.pointer))
-        .collect();
-    out.sort_unstable();
-    out.dedup();
+    let mut out = branch_params(def);
+    out.retain(|&i| def.func.params.get(i as usize).is_some_and(|p| !p.pointer));
     out
 }
 
