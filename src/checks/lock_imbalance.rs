@@ -113,6 +113,10 @@ fn held_on_some_returns(prog: &Program, analysis: &Analysis, func: FuncId, imb: 
     let taker = name_of(prog, imb.taker);
     let mut trace = vec![hop(prog, func, imb.taken, format!("{class} taken here by {taker}()"))];
     let (message, label) = match imb.free_exit {
+        None if imb.held_value == RetVal::Error => (
+            format!("{name}() may return an error with {class} still held"),
+            format!("{class} still held here on an error path"),
+        ),
         None => (
             format!("{name}() may return with {class} held: some paths to this return release it, others do not"),
             format!("{class} held here on some paths only"),

@@ -230,14 +230,16 @@ impl Analyzer<'_, '_> {
             // Paths that disagree meet at one return: the caller can tell
             // only by the value, which is an error or nothing.
             // A lock held only on paths that tested the returned local
-            // (`if (ret) unlock(); return ret;`) is told by the value.
-            let told_by_value =
-                |i: usize| {
-                    let Some(var) = self.exit_var[i] else { return false };
-                    self.exits[i].1.may_held.iter().any(|m| {
-                        m.class == class && m.lock == *lock && m.when.iter().any(|(k, _)| *k == CondKey::Var(var))
-                    })
-                };
+            // and zero there (`if (ret) unlock(); return ret;`) is told by the
+            // value: held on success. Held where it is non-zero is a leak.
+            let told_by_value = |i: usize| {
+                let Some(var) = self.exit_var[i] else { return false };
+                self.exits[i]
+                    .1
+                    .may_held
+                    .iter()
+                    .any(|m| m.class == class && m.lock == *lock && m.when.contains(&(CondKey::Var(var), false)))
+            };
             let mixed_reportable = |i: usize| {
                 (func.returns_void || matches!(value(i), RetVal::Error | RetVal::ErrorOrZero)) && !told_by_value(i)
             };
@@ -255,8 +257,15 @@ impl Analyzer<'_, '_> {
                 let bad =
                     (0..holds.len()).filter(|&i| holds[i] == ExitHold::Held && overlaps(i)).min_by_key(|&i| at(i));
                 bad.and_then(|i| {
-                    let free = frees.iter().copied().find(|&f| value(f) == value(i)).or(frees.first().copied())?;
-                    Some((i, Some(at(free))))
+                    let free = frees.iter().copied().find(|&f| value(f) == value(i)).or(frees.first().copied());
+                    match free {
+                        Some(f) => Some((i, Some(at(f)))),
+                        // No return releases it on every path, but the
+                        // function does release it: an error return that
+                        // keeps it is the leak (`goto` past the unlock).
+                        None if value(i) == RetVal::Error => Some((i, None)),
+                        None => None,
+                    }
                 })
             };
             if let Some((i, free_exit)) = found {
