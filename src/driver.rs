@@ -18,6 +18,9 @@ pub struct Options {
     pub max_file_size: u64,
     /// Also return the lock-order graph (`--graph`).
     pub want_order_graph: bool,
+    /// Show a progress bar on stderr (it stays hidden when stderr is not a
+    /// terminal).
+    pub progress: bool,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -37,6 +40,7 @@ pub struct Stats {
     pub call_edges: usize,
     pub unresolved_calls: usize,
     pub lock_classes: usize,
+    pub order_edges: usize,
 }
 
 pub struct Report {
@@ -81,9 +85,15 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         .collect();
     // Results come back in input order whatever the thread count.
     let attrs = model.attributes();
+    let bar = progress_bar(opts.progress, all.len() as u64);
+    bar.set_message("parsing");
     let loaded: Vec<Loaded> = all
         .par_iter()
-        .map_init(new_parser, |parser, (path, _, _)| load(parser, &attrs, path, opts.max_file_size))
+        .map_init(new_parser, |parser, (path, _, _)| {
+            let loaded = load(parser, &attrs, path, opts.max_file_size);
+            bar.inc(1);
+            loaded
+        })
         .collect();
     let mut inputs = Vec::with_capacity(all.len());
     let mut summary = Summary::default();
@@ -116,8 +126,10 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     }
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
+    bar.set_message("indexing");
     let prog = Program::build(model, inputs);
     lap(&mut stats, "index");
+    bar.set_message("analysing");
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
     let analysis = analysis::analyze(&prog, model, &reported);
@@ -127,6 +139,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let order_edges =
         if opts.want_order_graph { checks::lock_order_cycle::edges(&prog, &analysis) } else { Vec::new() };
     lap(&mut stats, "checks");
+    bar.finish_and_clear();
+    stats.order_edges = checks::lock_order_cycle::edge_count(&analysis);
     stats.call_edges = analysis.stats.call_edges;
     stats.unresolved_calls = analysis.stats.unresolved_calls;
     stats.lock_classes = analysis.classes.count();
@@ -142,6 +156,23 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats,
         order_edges,
     }
+}
+
+/// Files parsed of the total, then the analysis phases, on stderr when it
+/// is a terminal and the run is big (a tree, not a few files); hidden
+/// otherwise and with `--quiet`.
+fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
+    const BIG_RUN_FILES: u64 = 1000;
+    if !show || total < BIG_RUN_FILES {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(Some(total), indicatif::ProgressDrawTarget::stderr());
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("lockpath: {msg:10} [{bar:30}] {pos}/{len} files ({elapsed})")
+    {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar
 }
 
 fn new_parser() -> tree_sitter::Parser {

@@ -122,6 +122,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
         want_order_graph: args.graph.is_some(),
+        progress: !args.quiet,
     };
     let report = pool.install(|| driver::run(&model, &opts));
     {
@@ -137,6 +138,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         std::fs::write(path, dot).with_context(|| format!("{}: cannot write the graph", path.display()))?;
     }
     let view = output::ReportView { findings: &report.findings, files: &report.files, summary: &report.summary };
+    let output_started = std::time::Instant::now();
     match args.format {
         Format::Json => {
             let mut out = std::io::stdout().lock();
@@ -149,15 +151,22 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         }
     }
     if args.stats {
+        let output_took = output_started.elapsed();
         let mut err = std::io::stderr().lock();
-        for (phase, took) in &report.stats.phases {
+        for (phase, took) in report.stats.phases.iter().chain([("output", output_took)].iter()) {
             writeln!(err, "lockpath: stats: {phase:<14} {:>8.3} s", took.as_secs_f64())?;
         }
         let s = &report.stats;
         writeln!(
             err,
-            "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}",
-            report.summary.files, report.summary.context_files, report.summary.functions, s.call_edges, s.unresolved_calls, s.lock_classes
+            "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}, lock-order edges {}",
+            report.summary.files,
+            report.summary.context_files,
+            report.summary.functions,
+            s.call_edges,
+            s.unresolved_calls,
+            s.lock_classes,
+            s.order_edges
         )?;
     }
     if !report.missing.is_empty() || report.nothing_usable {

@@ -497,3 +497,23 @@ fn output_is_identical_for_any_thread_count() {
         }
     }
 }
+
+/// A big run on a terminal shows progress on stderr; `--quiet`, or stderr
+/// not being a terminal, hides it.
+#[test]
+fn progress_bar_only_on_a_terminal_and_not_quiet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..1100 {
+        write(dir.path(), &format!("f{i}.c"), b"static int f(void) { return 0; }\n");
+    }
+    let cmd = format!("'{LOCKPATH}' check . 2>&1 >/dev/null");
+    let Some(tty) = on_a_tty(dir.path(), &cmd) else {
+        eprintln!("SKIPPED progress_bar_only_on_a_terminal_and_not_quiet: script(1) not found");
+        return;
+    };
+    assert!(tty.contains("files ("), "no progress on a terminal:\n{tty}");
+    let quiet = on_a_tty(dir.path(), &format!("'{LOCKPATH}' check -q . 2>&1 >/dev/null")).unwrap_or_default();
+    assert!(!quiet.contains("files ("), "progress despite --quiet:\n{quiet}");
+    let piped = Command::new(LOCKPATH).args(["check", "."]).current_dir(dir.path()).output().expect("run lockpath");
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains("files ("), "progress on a pipe");
+}

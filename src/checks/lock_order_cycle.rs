@@ -111,6 +111,11 @@ pub fn edges(prog: &Program, analysis: &Analysis) -> Vec<OrderEdge> {
     out
 }
 
+/// How many edges the lock-order graph has, for `--stats`.
+pub fn edge_count(analysis: &Analysis) -> usize {
+    build(analysis).graph.edge_count()
+}
+
 fn build(analysis: &Analysis) -> OrderGraph<'_> {
     let mut graph: DiGraph<ClassId, ()> = DiGraph::new();
     let mut nodes: FxHashMap<ClassId, NodeIndex> = FxHashMap::default();
