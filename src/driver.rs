@@ -6,7 +6,7 @@ use crate::checks;
 use crate::discover;
 use crate::extract;
 use crate::finding::{Finding, Severity};
-use crate::index::{Program, SourceFile};
+use crate::index::{ProgramBuilder, SourceFile};
 use crate::ir::FileFacts;
 use crate::model::Model;
 use rayon::prelude::*;
@@ -37,6 +37,8 @@ pub struct Summary {
 #[derive(Debug, Default, Clone)]
 pub struct Stats {
     pub phases: Vec<(&'static str, std::time::Duration)>,
+    /// Peak resident memory after each phase, in KiB, where the OS says.
+    pub peak_kib: Vec<Option<u64>>,
     pub call_edges: usize,
     pub unresolved_calls: usize,
     pub lock_classes: usize,
@@ -69,6 +71,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let mut lap = |stats: &mut Stats, name: &'static str| {
         let now = std::time::Instant::now();
         stats.phases.push((name, now - clock));
+        stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
     let found = discover::discover(&opts.paths, opts.tree_context);
@@ -83,43 +86,50 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         .map(|(p, d)| (p, d, false))
         .chain(found.context.into_iter().map(|(p, d)| (p, d, true)))
         .collect();
+    // Parsed in chunks, each merged into the program (and its per-file facts
+    // dropped) before the next: memory peaks at the program plus one chunk.
     // Results come back in input order whatever the thread count.
     let attrs = model.attributes();
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");
-    let loaded: Vec<Loaded> = all
-        .par_iter()
-        .map_init(new_parser, |parser, (path, _, _)| {
-            let loaded = load(parser, &attrs, path, opts.max_file_size);
-            bar.inc(1);
-            loaded
-        })
-        .collect();
-    let mut inputs = Vec::with_capacity(all.len());
+    let mut builder = ProgramBuilder::new(model);
     let mut summary = Summary::default();
-    for ((path, display, is_context), result) in all.into_iter().zip(loaded) {
-        match result {
-            Loaded::Ok { mut facts, note } => {
-                if !is_context {
-                    if let Some(note) = note {
-                        problems.push(format!("{display}: {note}"));
+    let mut rest = all;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let loaded: Vec<Loaded> = chunk
+            .par_iter()
+            .map_init(new_parser, |parser, (path, _, _)| {
+                let loaded = load(parser, &attrs, path, opts.max_file_size);
+                bar.inc(1);
+                loaded
+            })
+            .collect();
+        for ((path, display, is_context), result) in chunk.into_iter().zip(loaded) {
+            match result {
+                Loaded::Ok { mut facts, note } => {
+                    if !is_context {
+                        if let Some(note) = note {
+                            problems.push(format!("{display}: {note}"));
+                        }
+                        problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
+                        summary.files += 1;
+                    } else {
+                        summary.context_files += 1;
                     }
-                    problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
-                    summary.files += 1;
-                } else {
-                    summary.context_files += 1;
+                    let is_header = path.extension().is_some_and(|e| e == "h");
+                    let arch = crate::index::arch_of_path(&display);
+                    let line_starts = std::mem::take(&mut facts.line_starts);
+                    let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
+                    let file = SourceFile { path, display, is_context, is_header, line_starts, arch, fallback };
+                    builder.add(file, *facts);
                 }
-                let is_header = path.extension().is_some_and(|e| e == "h");
-                let arch = crate::index::arch_of_path(&display);
-                let line_starts = std::mem::take(&mut facts.line_starts);
-                let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
-                let file = SourceFile { path, display, is_context, is_header, line_starts, arch, fallback };
-                inputs.push((file, *facts));
-            }
-            Loaded::Skipped(why) => {
-                if !is_context {
-                    problems.push(format!("{display}: {why}"));
-                    summary.skipped_files += 1;
+                Loaded::Skipped(why) => {
+                    if !is_context {
+                        problems.push(format!("{display}: {why}"));
+                        summary.skipped_files += 1;
+                    }
                 }
             }
         }
@@ -127,7 +137,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
     bar.set_message("indexing");
-    let prog = Program::build(model, inputs);
+    let prog = builder.finish();
     lap(&mut stats, "index");
     bar.set_message("analysing");
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
@@ -156,6 +166,16 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats,
         order_edges,
     }
+}
+
+/// Files parsed and merged at a time (see `run`).
+const PARSE_CHUNK_FILES: usize = 2048;
+
+/// The process's peak resident set (`VmHWM`), on Linux.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// Files parsed of the total, then the analysis phases, on stderr when it

@@ -100,85 +100,11 @@ pub struct IrqRoot {
 
 impl Program {
     pub fn build(model: &Model, inputs: Vec<(SourceFile, FileFacts)>) -> Program {
-        let mut names = Interner::default();
-        let mut prog = Program {
-            names: Interner::default(),
-            files: Vec::with_capacity(inputs.len()),
-            funcs: Vec::new(),
-            by_name: FxHashMap::default(),
-            structs: FxHashMap::default(),
-            typedefs: FxHashMap::default(),
-            statics: FxHashSet::default(),
-            global_types: FxHashMap::default(),
-            guards: FxHashMap::default(),
-            types: FxHashMap::default(),
-            primitives: FxHashSet::default(),
-            own_classes: FxHashSet::default(),
-            entry_locks: FxHashMap::default(),
-            irq_roots: FxHashMap::default(),
-            irqs_off_entry: FxHashMap::default(),
-        };
-        let mut bindings: Vec<(FileId, Sym, Sym, Sym)> = Vec::new();
-        for (guard, prim) in &model.guards {
-            let (g, p) = (names.intern(guard), names.intern(prim));
-            prog.guards.insert(g, (p, SmallVec::new()));
+        let mut builder = ProgramBuilder::new(model);
+        for (file, facts) in inputs {
+            builder.add(file, facts);
         }
-        for (ident, ty) in &model.types {
-            let (i, t) = (names.intern(ident), names.intern(ty));
-            prog.types.insert(i, t);
-        }
-        for name in model.primitives.keys() {
-            prog.primitives.insert(names.intern(name));
-        }
-        for (file_id, (file, facts)) in inputs.into_iter().enumerate() {
-            let file_id = file_id as FileId;
-            let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
-            let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
-            for st in facts.structs {
-                let fields = prog.structs.entry(g(st.name)).or_default();
-                for (f, t) in st.fields {
-                    fields.entry(g(f)).or_insert(t.map(g));
-                }
-            }
-            for (alias, target) in facts.typedefs {
-                prog.typedefs.entry(g(alias)).or_insert(g(target));
-            }
-            for s in &facts.static_globals {
-                prog.statics.insert((file_id, g(*s)));
-            }
-            for (name, ty) in facts.global_types {
-                let scope = facts.static_globals.contains(&name).then_some(file_id);
-                prog.global_types.entry((scope, g(name))).or_insert(g(ty));
-            }
-            for (ty, field, func) in &facts.slot_bindings {
-                bindings.push((file_id, g(*ty), g(*field), g(*func)));
-            }
-            for guard in facts.guards {
-                // The model's own guard table wins over what the tree defines.
-                let path = guard.field_path.iter().map(|s| Seg { field: g(s.field), arrow: s.arrow }).collect();
-                prog.guards.entry(g(guard.name)).or_insert((g(guard.primitive), path));
-            }
-            for mut func in facts.functions {
-                remap_function(&mut func, &g);
-                if func.is_macro && !file.is_header {
-                    func.is_static = true;
-                }
-                let id = prog.funcs.len() as FuncId;
-                prog.by_name.entry(func.name).or_default().push(id);
-                prog.funcs.push(FuncDef { file: file_id, func });
-            }
-            prog.files.push(file);
-        }
-        // The model's field types fill in only what no source defined.
-        for (st, field, ty) in &model.fields {
-            let (s, f, t) = (names.intern(st), names.intern(field), names.intern(ty));
-            prog.structs.entry(s).or_default().entry(f).or_insert(Some(t));
-        }
-        prog.names = names;
-        prog.collect_own_classes(model);
-        prog.bind_callbacks(model, &bindings);
-        prog.bind_handlers(model);
-        prog
+        builder.finish()
     }
 
     /// Functions in callback slots the model says run with locks held.
@@ -514,4 +440,105 @@ pub fn handler_class(item_class: &str) -> String {
 /// Whether a class is a work item's or timer's pseudo-lock.
 pub fn is_handler_class(class: &str) -> bool {
     class.starts_with("(handler) ")
+}
+
+/// Builds a `Program` file by file, so that a caller can parse in chunks and
+/// drop each file's facts once merged (peak memory is the program plus one
+/// chunk, not every file's facts at once). Files keep the order they are
+/// added in.
+pub struct ProgramBuilder<'m> {
+    model: &'m Model,
+    names: Interner,
+    prog: Program,
+    bindings: Vec<(FileId, Sym, Sym, Sym)>,
+}
+
+impl<'m> ProgramBuilder<'m> {
+    pub fn new(model: &'m Model) -> ProgramBuilder<'m> {
+        let mut names = Interner::default();
+        let mut prog = Program {
+            names: Interner::default(),
+            files: Vec::new(),
+            funcs: Vec::new(),
+            by_name: FxHashMap::default(),
+            structs: FxHashMap::default(),
+            typedefs: FxHashMap::default(),
+            statics: FxHashSet::default(),
+            global_types: FxHashMap::default(),
+            guards: FxHashMap::default(),
+            types: FxHashMap::default(),
+            primitives: FxHashSet::default(),
+            own_classes: FxHashSet::default(),
+            entry_locks: FxHashMap::default(),
+            irq_roots: FxHashMap::default(),
+            irqs_off_entry: FxHashMap::default(),
+        };
+        for (guard, prim) in &model.guards {
+            let (g, p) = (names.intern(guard), names.intern(prim));
+            prog.guards.insert(g, (p, SmallVec::new()));
+        }
+        for (ident, ty) in &model.types {
+            let (i, t) = (names.intern(ident), names.intern(ty));
+            prog.types.insert(i, t);
+        }
+        for name in model.primitives.keys() {
+            prog.primitives.insert(names.intern(name));
+        }
+        ProgramBuilder { model, names, prog, bindings: Vec::new() }
+    }
+
+    pub fn add(&mut self, file: SourceFile, facts: FileFacts) {
+        let (names, prog, bindings) = (&mut self.names, &mut self.prog, &mut self.bindings);
+        let file_id = prog.files.len() as FileId;
+        let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
+        let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
+        for st in facts.structs {
+            let fields = prog.structs.entry(g(st.name)).or_default();
+            for (f, t) in st.fields {
+                fields.entry(g(f)).or_insert(t.map(g));
+            }
+        }
+        for (alias, target) in facts.typedefs {
+            prog.typedefs.entry(g(alias)).or_insert(g(target));
+        }
+        for s in &facts.static_globals {
+            prog.statics.insert((file_id, g(*s)));
+        }
+        for (name, ty) in facts.global_types {
+            let scope = facts.static_globals.contains(&name).then_some(file_id);
+            prog.global_types.entry((scope, g(name))).or_insert(g(ty));
+        }
+        for (ty, field, func) in &facts.slot_bindings {
+            bindings.push((file_id, g(*ty), g(*field), g(*func)));
+        }
+        for guard in facts.guards {
+            // The model's own guard table wins over what the tree defines.
+            let path = guard.field_path.iter().map(|s| Seg { field: g(s.field), arrow: s.arrow }).collect();
+            prog.guards.entry(g(guard.name)).or_insert((g(guard.primitive), path));
+        }
+        for mut func in facts.functions {
+            remap_function(&mut func, &g);
+            if func.is_macro && !file.is_header {
+                func.is_static = true;
+            }
+            let id = prog.funcs.len() as FuncId;
+            prog.by_name.entry(func.name).or_default().push(id);
+            prog.funcs.push(FuncDef { file: file_id, func });
+        }
+        prog.files.push(file);
+    }
+
+    pub fn finish(self) -> Program {
+        let ProgramBuilder { model, mut names, mut prog, bindings } = self;
+        // The model's field types fill in only what no source defined.
+        for (st, field, ty) in &model.fields {
+            let (s, f, t) = (names.intern(st), names.intern(field), names.intern(ty));
+            prog.structs.entry(s).or_default().entry(f).or_insert(Some(t));
+        }
+        prog.names = names;
+        prog.collect_own_classes(model);
+        prog.bind_callbacks(model, &bindings);
+        prog.bind_handlers(model);
+        prog
+    }
 }

@@ -153,8 +153,10 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     if args.stats {
         let output_took = output_started.elapsed();
         let mut err = std::io::stderr().lock();
-        for (phase, took) in report.stats.phases.iter().chain([("output", output_took)].iter()) {
-            writeln!(err, "lockpath: stats: {phase:<14} {:>8.3} s", took.as_secs_f64())?;
+        let peaks = report.stats.peak_kib.iter().copied().chain([None]);
+        for ((phase, took), peak) in report.stats.phases.iter().chain([("output", output_took)].iter()).zip(peaks) {
+            let peak = peak.map(|k| format!("  peak {} MiB", k / 1024)).unwrap_or_default();
+            writeln!(err, "lockpath: stats: {phase:<14} {:>8.3} s{peak}", took.as_secs_f64())?;
         }
         let s = &report.stats;
         writeln!(

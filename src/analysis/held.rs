@@ -131,14 +131,7 @@ fn same_lock(a: &HeldLock, b: &HeldLock) -> bool {
 impl State {
     /// Meet at a join: only what holds on both paths survives.
     pub fn meet(&mut self, other: &State) -> bool {
-        let before = (
-            self.held.len(),
-            self.released.len(),
-            self.pagefault_disabled,
-            self.may_released.len(),
-            self.vars.len(),
-            self.may_held.len() + self.dropped.len(),
-        );
+        let before = self.join_shape();
         let (mine, theirs) = (self.path_facts(), other.path_facts());
         union_may(&mut self.may_held, &other.may_held, &mine, &theirs);
         union_may(&mut self.dropped, &other.dropped, &mine, &theirs);
@@ -160,15 +153,19 @@ impl State {
                 self.may_released.push(*c);
             }
         }
-        before
-            != (
-                self.held.len(),
-                self.released.len(),
-                self.pagefault_disabled,
-                self.may_released.len(),
-                self.vars.len(),
-                self.may_held.len() + self.dropped.len(),
-            )
+        before != self.join_shape()
+    }
+
+    /// What a meet can change, for `meet`'s result.
+    fn join_shape(&self) -> (usize, usize, u16, usize, usize, usize) {
+        (
+            self.held.len(),
+            self.released.len(),
+            self.pagefault_disabled,
+            self.may_released.len(),
+            self.vars.len(),
+            self.may_held.len() + self.dropped.len(),
+        )
     }
 
     /// Hard interrupts can arrive here.

@@ -4,11 +4,13 @@
 
 use super::trace::{chain, fn_name, hop, name_of};
 use super::CheckInfo;
+use crate::analysis::classes::ClassId;
 use crate::analysis::summary::{Acquisition, IrqUse};
 use crate::analysis::Analysis;
 use crate::finding::{Finding, Severity, TraceHop};
 use crate::index::{FuncId, IrqRoot, Program};
 use crate::model::{IrqLevel, Mode};
+use rustc_hash::FxHashMap;
 
 pub const DOC: &str = r#"irq-unsafe-lock (error)
 
@@ -76,10 +78,11 @@ pub const INFO: CheckInfo = CheckInfo {
 /// name) that takes it, against the first process-context path that takes
 /// it with that level enabled.
 pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
+    let uses = unsafe_uses(prog, analysis);
     let mut roots: Vec<(&FuncId, &IrqRoot)> = prog.irq_roots.iter().collect();
     roots.sort_by_key(|(id, _)| (fn_name(prog, **id), **id));
     let mut out = Vec::new();
-    let mut reported: Vec<(crate::analysis::classes::ClassId, IrqLevel)> = Vec::new();
+    let mut reported: rustc_hash::FxHashSet<(ClassId, IrqLevel)> = rustc_hash::FxHashSet::default();
     for (handler, root) in roots {
         let summary = &analysis.summaries[*handler as usize];
         for acq in &summary.acquires {
@@ -90,40 +93,46 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
             {
                 continue;
             }
-            let Some((entry, use_)) = unsafe_use(prog, analysis, acq, root.level) else { continue };
-            reported.push(key);
+            let Some((entry, use_)) = first_unsafe_use(&uses, acq, root.level) else { continue };
+            reported.insert(key);
             out.push(finding(prog, analysis, *handler, root, acq, entry, use_));
         }
     }
     out
 }
 
-/// The first process-context entry point that takes `acq`'s class with
-/// interrupts of `level` enabled, with that use.
-fn unsafe_use<'a>(
-    prog: &Program,
-    analysis: &'a Analysis,
+/// Every interrupt-enabled acquisition of process-context entry points, by
+/// class, in (file, site) order: built once, so the pairing is linear.
+fn unsafe_uses<'a>(prog: &Program, analysis: &'a Analysis) -> FxHashMap<ClassId, Vec<(FuncId, &'a IrqUse)>> {
+    let mut by_class: FxHashMap<ClassId, Vec<(FuncId, &IrqUse)>> = FxHashMap::default();
+    for &e in analysis.entry_points.iter().filter(|e| !prog.irq_roots.contains_key(e)) {
+        for u in &analysis.summaries[e as usize].irq_uses {
+            by_class.entry(u.class).or_default().push((e, u));
+        }
+    }
+    for list in by_class.values_mut() {
+        list.sort_by_key(|(e, u)| (prog.funcs[*e as usize].file, u.chain.first_site(), *e));
+    }
+    by_class
+}
+
+/// The first entry point that takes `acq`'s class with interrupts of
+/// `level` enabled.
+fn first_unsafe_use<'a>(
+    uses: &FxHashMap<ClassId, Vec<(FuncId, &'a IrqUse)>>,
     acq: &Acquisition,
     level: IrqLevel,
 ) -> Option<(FuncId, &'a IrqUse)> {
-    analysis
-        .entry_points
-        .iter()
-        .filter(|e| !prog.irq_roots.contains_key(e))
-        .filter_map(|&e| {
-            let u = analysis.summaries[e as usize].irq_uses.iter().find(|u| {
-                let enabled = match level {
-                    IrqLevel::Hard => u.hard_on,
-                    IrqLevel::Soft => u.soft_on,
-                };
-                // Readers of an rwlock do not wait for readers (only
-                // spinning locks get here: rw_semaphores do not).
-                let readers = u.mode == Mode::Shared && acq.mode == Mode::Shared;
-                u.class == acq.class && enabled && !readers
-            })?;
-            Some((e, u))
-        })
-        .min_by_key(|(e, u)| (prog.funcs[*e as usize].file, u.chain.first_site()))
+    uses.get(&acq.class)?.iter().copied().find(|(_, u)| {
+        let enabled = match level {
+            IrqLevel::Hard => u.hard_on,
+            IrqLevel::Soft => u.soft_on,
+        };
+        // Readers of an rwlock do not wait for readers (only spinning locks
+        // get here: rw_semaphores do not).
+        let readers = u.mode == Mode::Shared && acq.mode == Mode::Shared;
+        enabled && !readers
+    })
 }
 
 fn finding(

@@ -189,8 +189,9 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
 fn shortest_cycle(graph: &DiGraph<ClassId, ()>, start: NodeIndex, scc: &[NodeIndex]) -> Option<Vec<ClassId>> {
     let mut prev: FxHashMap<NodeIndex, NodeIndex> = FxHashMap::default();
     let mut queue = VecDeque::from([start]);
+    let in_scc: rustc_hash::FxHashSet<NodeIndex> = scc.iter().copied().collect();
     let succs = |n: NodeIndex| {
-        let mut v: Vec<NodeIndex> = graph.neighbors(n).filter(|m| scc.contains(m)).collect();
+        let mut v: Vec<NodeIndex> = graph.neighbors(n).filter(|m| in_scc.contains(m)).collect();
         v.sort_by_key(|m| graph[*m]);
         v
     };
