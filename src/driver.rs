@@ -43,6 +43,8 @@ pub struct Stats {
     pub unresolved_calls: usize,
     pub lock_classes: usize,
     pub order_edges: usize,
+    pub specialised: usize,
+    pub observations: usize,
 }
 
 pub struct Report {
@@ -152,6 +154,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     bar.finish_and_clear();
     stats.order_edges = checks::lock_order_cycle::edge_count(&analysis);
     stats.call_edges = analysis.stats.call_edges;
+    stats.specialised = analysis.stats.specialised;
+    stats.observations = analysis.stats.observations;
     stats.unresolved_calls = analysis.stats.unresolved_calls;
     stats.lock_classes = analysis.classes.count();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();

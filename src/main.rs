@@ -161,14 +161,16 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         let s = &report.stats;
         writeln!(
             err,
-            "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}, lock-order edges {}",
+            "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}, lock-order edges {}, specialised summaries {}, observations {}",
             report.summary.files,
             report.summary.context_files,
             report.summary.functions,
             s.call_edges,
             s.unresolved_calls,
             s.lock_classes,
-            s.order_edges
+            s.order_edges,
+            s.specialised,
+            s.observations
         )?;
     }
     if !report.missing.is_empty() || report.nothing_usable {

@@ -42,6 +42,9 @@ pub struct AnalysisStats {
     pub call_edges: usize,
     pub unresolved_calls: usize,
     pub sccs: usize,
+    /// Summaries computed for a call's constant or callback arguments.
+    pub specialised: usize,
+    pub observations: usize,
 }
 
 /// Recursive SCCs are iterated at most this often; summaries only grow, and
@@ -142,6 +145,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
         }
     }
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
+    stats.specialised = specialized.len();
+    stats.observations = observations.len();
     let entry_points = (0..n)
         .filter(|&id| report(id as FuncId))
         .filter(|&id| {
