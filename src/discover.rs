@@ -1,6 +1,7 @@
 //! Discovery: command-line paths → the sorted list of C files to analyse,
 //! plus the kernel tree's headers as context when the inputs lie in a tree.
 
+use crate::overlay::Overlay;
 use std::path::{Path, PathBuf};
 
 pub struct Discovered {
@@ -15,7 +16,9 @@ pub struct Discovered {
     pub tree_root: Option<PathBuf>,
 }
 
-pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
+/// `overlay` adds files (below a given directory, or named), and removes the
+/// ones it deletes; the disk is read for the rest.
+pub fn discover(paths: &[PathBuf], tree_context: bool, overlay: &Overlay) -> Discovered {
     let cwd = std::env::current_dir().ok();
     let mut out = Discovered {
         inputs: Vec::new(),
@@ -24,19 +27,28 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
         problems: Vec::new(),
         tree_root: None,
     };
-    let first_existing = paths.iter().find(|p| p.exists() || p.is_symlink());
+    let exists = |p: &Path| match overlay.get(p) {
+        Some(bytes) => bytes.is_some(),
+        None => p.exists() || p.is_symlink(),
+    };
+    let first_existing = paths.iter().find(|p| exists(p) || p.is_dir());
     out.tree_root = first_existing.and_then(|p| kernel_tree_root(p));
     let display_base = out.tree_root.clone().or_else(|| cwd.clone());
     let mut files: Vec<PathBuf> = Vec::new();
     for path in paths {
         if path.is_dir() {
             walk(path, &mut files, &mut out.problems);
-        } else if path.exists() || path.is_symlink() {
+            files.extend(overlay.present_under(path).filter(|p| is_c_source(p)).map(Path::to_path_buf));
+        } else if exists(path) {
             // An explicitly named file is read whatever its extension.
             files.push(path.clone());
         } else {
             out.missing.push(path.clone());
         }
+    }
+    if !overlay.is_empty() {
+        // One spelling per file, so the disk's and the overlay's meet.
+        files = files.into_iter().map(|p| Overlay::key(&p)).filter(|p| !matches!(overlay.get(p), Some(None))).collect();
     }
     files.sort();
     files.dedup();
@@ -51,14 +63,24 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
         if let Some(root) = &out.tree_root {
             let mut headers = Vec::new();
             for dir in ["include", "arch/x86/include"] {
-                walk(&root.join(dir), &mut headers, &mut Vec::new());
+                let dir = root.join(dir);
+                walk(&dir, &mut headers, &mut Vec::new());
+                headers.extend(overlay.present_under(&dir).filter(|p| is_c_source(p)).map(Path::to_path_buf));
+            }
+            if !overlay.is_empty() {
+                headers = headers
+                    .into_iter()
+                    .map(|p| Overlay::key(&p))
+                    .filter(|p| !matches!(overlay.get(p), Some(None)))
+                    .collect();
             }
             headers.sort();
-            let given: rustc_hash::FxHashSet<PathBuf> =
-                out.inputs.iter().filter_map(|(p, _)| p.canonicalize().ok()).collect();
+            headers.dedup();
+            let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| Overlay::key(p));
+            let given: rustc_hash::FxHashSet<PathBuf> = out.inputs.iter().map(|(p, _)| real(p)).collect();
             out.context = headers
                 .into_iter()
-                .filter(|h| h.canonicalize().map_or(true, |c| !given.contains(&c)))
+                .filter(|h| !given.contains(&real(h)))
                 .map(|p| {
                     let d = display_name(&p, Some(root));
                     (p, d)
@@ -71,7 +93,7 @@ pub fn discover(paths: &[PathBuf], tree_context: bool) -> Discovered {
 
 /// The nearest ancestor holding `MAINTAINERS` and `include/linux/`.
 pub fn kernel_tree_root(path: &Path) -> Option<PathBuf> {
-    let abs = path.canonicalize().ok()?;
+    let abs = path.canonicalize().unwrap_or_else(|_| Overlay::key(path));
     let mut cur: Option<&Path> = Some(abs.as_path());
     while let Some(dir) = cur {
         if dir.join("MAINTAINERS").is_file() && dir.join("include/linux").is_dir() {
@@ -85,7 +107,9 @@ pub fn kernel_tree_root(path: &Path) -> Option<PathBuf> {
 /// Relative to the kernel tree (or the current directory) when inside it,
 /// else as given.
 fn display_name(path: &Path, base: Option<&Path>) -> String {
-    if let (Some(base), Ok(abs)) = (base, path.canonicalize()) {
+    // A file only the overlay holds cannot be canonicalised; its directory can.
+    let abs = path.canonicalize().unwrap_or_else(|_| Overlay::key(path));
+    if let Some(base) = base {
         if let Ok(rel) = abs.strip_prefix(base) {
             return rel.display().to_string();
         }
@@ -110,9 +134,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, problems: &mut Vec<String>) {
             let Ok(ft) = entry.file_type() else { continue };
             if ft.is_dir() {
                 stack.push(path);
-            } else if matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h")) {
+            } else if is_c_source(&path) {
                 files.push(path);
             }
         }
     }
+}
+
+fn is_c_source(path: &Path) -> bool {
+    matches!(path.extension().and_then(|e| e.to_str()), Some("c" | "h"))
 }

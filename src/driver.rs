@@ -9,6 +9,7 @@ use crate::finding::{Finding, Severity};
 use crate::index::{ProgramBuilder, SourceFile};
 use crate::ir::FileFacts;
 use crate::model::Model;
+use crate::overlay::Overlay;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
@@ -21,6 +22,9 @@ pub struct Options {
     /// Show a progress bar on stderr (it stays hidden when stderr is not a
     /// terminal).
     pub progress: bool,
+    /// Contents that stand in for files on disk (a patch applied in memory,
+    /// an unsaved editor buffer).
+    pub overlay: Overlay,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -76,7 +80,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let found = discover::discover(&opts.paths, opts.tree_context);
+    let found = discover::discover(&opts.paths, opts.tree_context, &opts.overlay);
     lap(&mut stats, "discover");
     let mut problems = found.problems.clone();
     for m in &found.missing {
@@ -103,7 +107,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         let loaded: Vec<Loaded> = chunk
             .par_iter()
             .map_init(new_parser, |parser, (path, _, _)| {
-                let loaded = load(parser, &attrs, path, opts.max_file_size);
+                let loaded = load(parser, &attrs, path, opts.max_file_size, &opts.overlay);
                 bar.inc(1);
                 loaded
             })
@@ -207,7 +211,18 @@ fn new_parser() -> tree_sitter::Parser {
     parser
 }
 
-fn load(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, path: &PathBuf, max_size: u64) -> Loaded {
+fn load(
+    parser: &mut tree_sitter::Parser,
+    attrs: &extract::Attributes,
+    path: &PathBuf,
+    max_size: u64,
+    overlay: &Overlay,
+) -> Loaded {
+    match overlay.get(path) {
+        Some(Some(bytes)) => return load_bytes(parser, attrs, bytes, max_size),
+        Some(None) => return Loaded::Skipped("deleted".into()),
+        None => {}
+    }
     let meta = match std::fs::metadata(path) {
         Ok(m) => m,
         Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
@@ -222,10 +237,20 @@ fn load(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, path: &Pa
             max_size / 1048576
         ));
     }
-    let bytes = match std::fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
-    };
+    match std::fs::read(path) {
+        Ok(bytes) => load_bytes(parser, attrs, &bytes, max_size),
+        Err(e) => Loaded::Skipped(format!("cannot read: {e}")),
+    }
+}
+
+fn load_bytes(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, bytes: &[u8], max_size: u64) -> Loaded {
+    if bytes.len() as u64 > max_size {
+        return Loaded::Skipped(format!(
+            "{:.1} MiB is over the {} MiB limit (--max-file-size), skipped",
+            bytes.len() as f64 / 1048576.0,
+            max_size / 1048576
+        ));
+    }
     if bytes.is_empty() {
         return Loaded::Ok { facts: Box::default(), note: Some("empty file, nothing to check".into()) };
     }
@@ -233,7 +258,7 @@ fn load(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, path: &Pa
         return Loaded::Skipped("binary file (NUL bytes), skipped".into());
     }
     let note = std::str::from_utf8(&bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
-    let facts = extract::extract_file(&bytes, parser, attrs);
+    let facts = extract::extract_file(bytes, parser, attrs);
     Loaded::Ok { facts: Box::new(facts), note }
 }
 

@@ -13,3 +13,4 @@ pub mod index;
 pub mod ir;
 pub mod model;
 pub mod output;
+pub mod overlay;

@@ -123,6 +123,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
         want_order_graph: args.graph.is_some(),
         progress: !args.quiet,
+        overlay: Default::default(),
     };
     let report = pool.install(|| driver::run(&model, &opts));
     {

@@ -2,5 +2,6 @@
 
 mod cli;
 mod fixtures;
+mod overlay;
 mod real_kernel;
 mod render;
