@@ -257,7 +257,7 @@ fn load_bytes(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, byt
     if bytes.iter().take(8192).any(|&b| b == 0) {
         return Loaded::Skipped("binary file (NUL bytes), skipped".into());
     }
-    let note = std::str::from_utf8(&bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
+    let note = std::str::from_utf8(bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
     let facts = extract::extract_file(bytes, parser, attrs);
     Loaded::Ok { facts: Box::new(facts), note }
 }
