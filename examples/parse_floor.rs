@@ -54,7 +54,7 @@ fn main() -> ExitCode {
     };
 
     let start = Instant::now();
-    let found = lockpath::discover::discover(&args.paths, args.tree_context);
+    let found = lockpath::discover::discover(&args.paths, args.tree_context, &Default::default());
     for m in &found.missing {
         eprintln!("parse_floor: {}: no such file or directory", m.display());
     }
