@@ -583,6 +583,59 @@ fn mm_and_kernel_no_panic() {
     );
 }
 
+/// The correct kernel idioms the checks issue names must stay silent on the
+/// real tree, while real bugs analysed in the same run are still reported (so
+/// silence is not an empty report): `tpm_common_read()` waits for a work item
+/// under the mutex its handler takes, and microblaze's `store_updates_sp()`
+/// reads the faulting instruction with `get_user()` under `mmap_lock`.
+#[test]
+fn kernel_idioms_stay_silent() {
+    const IDIOM_PATHS: &[&str] = &[
+        "kernel/futex",
+        "mm/userfaultfd.c",
+        "mm/process_vm_access.c",
+        "fs/aio.c",
+        "io_uring",
+        "drivers/tee/optee",
+        "drivers/video/fbdev/core",
+    ];
+    const IDIOMS: &[&str] = &[
+        "futex_get_value_locked",
+        "mfill_atomic_pte_copy",
+        "process_vm_rw_single_vec",
+        "fault_in_user_writeable",
+        "aio_migrate_folio",
+        "__io_uring_show_fdinfo",
+        "optee_notif_wait",
+        "lock_fb_info",
+        "unlock_fb_info",
+    ];
+    let Some(tree) = kernel_tree() else { return };
+    let mut args = os_args(["check", "--format", "json"]);
+    for p in IDIOM_PATHS.iter().chain(&["drivers/char/tpm", "arch/microblaze/mm"]) {
+        args.push(tree.join(p).into_os_string());
+    }
+    let run = run_lockpath(&tree, &args);
+    assert_clean_exit(&run);
+    let report = parse_report(&run);
+    let touches_idiom = |f: &Value| {
+        let hops = f.get("trace").and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+        std::iter::once(str_field(f, "function"))
+            .chain(hops.iter().map(|h| str_field(h, "function")))
+            .any(|func| IDIOMS.contains(&func))
+    };
+    let noisy: Vec<&Value> = findings(&report).iter().filter(|f| touches_idiom(f)).collect();
+    assert!(noisy.is_empty(), "findings in or through correct idioms:\n{}", dump_findings(noisy));
+    let reported = |check: &str, func: &str| {
+        findings(&report).iter().any(|f| str_field(f, "check") == check && str_field(f, "function") == func)
+    };
+    assert!(
+        reported("lock-order-cycle", "tpm_common_read") && reported("fault-under-lock", "do_page_fault"),
+        "the real bugs in the same run are missing:\n{}",
+        dump_findings(findings(&report))
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Self-tests of the helpers (no tree needed)
 // ---------------------------------------------------------------------------
