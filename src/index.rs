@@ -49,7 +49,109 @@ impl SourceFile {
 
 pub struct FuncDef {
     pub file: FileId,
+    /// The function's header; its `blocks` are empty once indexed: they are
+    /// in `body`.
     pub func: Function,
+    /// The blocks, postcard-encoded. A body is decoded only while the
+    /// dataflow runs over it: encoded it takes a tenth of the memory, which
+    /// is what keeps the whole tree's IR in a few hundred MiB.
+    body: Box<[u8]>,
+    /// What the whole-program passes (call graph, specialisable parameters)
+    /// need of the body, kept decoded.
+    pub calls: CallIndex,
+}
+
+/// The named calls of a body, in order, without their spans and lock paths.
+#[derive(Debug, Default)]
+pub struct CallIndex {
+    pub callees: Box<[Sym]>,
+    /// Arguments that are a bare name: (index into `callees`, position, what).
+    pub bare_args: Box<[(u32, u8, BareArg)]>,
+    /// Parameters the body calls as functions (`fn(root, flag)`).
+    pub called_params: SmallVec<[u8; 2]>,
+    /// Parameters some branch tests directly, pointers included.
+    pub branch_params: SmallVec<[u8; 2]>,
+}
+
+/// An argument that is only a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareArg {
+    /// A global name, `&` or not: perhaps a function passed as a callback.
+    Global(Sym),
+    /// A parameter passed on unchanged (not its address).
+    Param(u8),
+}
+
+impl FuncDef {
+    fn new(file: FileId, mut func: Function) -> FuncDef {
+        let blocks = std::mem::take(&mut func.blocks);
+        let calls = CallIndex::of(&func, &blocks);
+        // Encoding plain data into a Vec cannot fail; an empty body would
+        // only make the function lock-neutral.
+        let body = postcard::to_allocvec(&blocks).unwrap_or_default().into_boxed_slice();
+        FuncDef { file, func, body, calls }
+    }
+
+    /// The blocks (block 0 is the entry), decoded.
+    pub fn blocks(&self) -> Vec<crate::ir::Block> {
+        postcard::from_bytes(&self.body).unwrap_or_default()
+    }
+
+    /// Bytes the encoded body takes.
+    pub fn body_len(&self) -> usize {
+        self.body.len()
+    }
+}
+
+impl CallIndex {
+    fn of(func: &Function, blocks: &[crate::ir::Block]) -> CallIndex {
+        let mut callees = Vec::new();
+        let mut bare_args = Vec::new();
+        let mut called_params: SmallVec<[u8; 2]> = SmallVec::new();
+        let mut branch_params: SmallVec<[u8; 2]> = SmallVec::new();
+        for block in blocks {
+            if let crate::ir::Terminator::Branch { cond: crate::ir::Cond::Param(i), .. } = block.term {
+                branch_params.push(i);
+            }
+            for event in &block.events {
+                let Event::Call(call) = event else { continue };
+                let crate::ir::Callee::Named(sym) = call.callee else { continue };
+                if let Some(i) = func.params.iter().position(|p| p.name == sym).and_then(|i| u8::try_from(i).ok()) {
+                    called_params.push(i);
+                }
+                let at = callees.len() as u32;
+                callees.push(sym);
+                for (pos, arg) in call.args.iter().enumerate() {
+                    let Ok(pos) = u8::try_from(pos) else { break };
+                    let Arg::Path(l, addr) = arg else { continue };
+                    if !l.path.is_empty() {
+                        continue;
+                    }
+                    match l.base {
+                        Base::Global(g) => bare_args.push((at, pos, BareArg::Global(g))),
+                        Base::Param(p) if !addr => bare_args.push((at, pos, BareArg::Param(p))),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        for list in [&mut called_params, &mut branch_params] {
+            list.sort_unstable();
+            list.dedup();
+        }
+        CallIndex {
+            callees: callees.into_boxed_slice(),
+            bare_args: bare_args.into_boxed_slice(),
+            called_params,
+            branch_params,
+        }
+    }
+
+    /// The bare-name arguments of call `at`.
+    pub fn bare_args_of(&self, at: u32) -> impl Iterator<Item = (u8, BareArg)> + '_ {
+        let start = self.bare_args.partition_point(|(c, _, _)| *c < at);
+        self.bare_args[start..].iter().take_while(move |(c, _, _)| *c == at).map(|(_, p, a)| (*p, *a))
+    }
 }
 
 /// What a call resolves to.
@@ -86,6 +188,9 @@ pub struct Program {
     /// Functions called (from slots the model names) with interrupts of a
     /// level already disabled.
     pub irqs_off_entry: FxHashMap<FuncId, crate::model::IrqLevel>,
+    /// Calls of handler-binding and class-setting primitives, by caller,
+    /// for the passes that read them once every file is in.
+    model_calls: Vec<(FuncId, crate::ir::Call)>,
 }
 
 /// A handler bound to an interrupt context.
@@ -150,9 +255,9 @@ impl Program {
     fn bind_handlers(&mut self, model: &Model) {
         let mut found: Vec<(FuncId, String, Sym)> = Vec::new();
         let mut roots: Vec<(FuncId, IrqRoot)> = Vec::new();
-        for (caller, def) in self.funcs.iter().enumerate() {
-            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
-                let Event::Call(call) = event else { continue };
+        for (caller, call) in &self.model_calls {
+            let (caller, def) = (*caller, &self.funcs[*caller as usize]);
+            {
                 let crate::ir::Callee::Named(callee) = call.callee else { continue };
                 let Some(Primitive::BindHandler { item, handler, context }) = model.primitive(self.name(callee)) else {
                     continue;
@@ -161,7 +266,7 @@ impl Program {
                 let (Base::Global(handler), true) = (handler.base, handler.path.is_empty()) else { continue };
                 let Target::Functions(ids) = self.resolve_call(handler, def.file) else { continue };
                 if let Some(level) = context {
-                    let root = IrqRoot { level: *level, func: caller as FuncId, span: call.span, binder: callee };
+                    let root = IrqRoot { level: *level, func: caller, span: call.span, binder: callee };
                     roots.extend(ids.iter().map(|id| (*id, root)));
                 }
                 let Some(Arg::Path(item, _)) = item.and_then(|i| call.args.get(i as usize)) else { continue };
@@ -193,9 +298,9 @@ impl Program {
     /// replaces: they keep their full path as their class name.
     fn collect_own_classes(&mut self, model: &Model) {
         let mut own = FxHashSet::default();
-        for def in &self.funcs {
-            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
-                let Event::Call(call) = event else { continue };
+        for (caller, call) in &self.model_calls {
+            let def = &self.funcs[*caller as usize];
+            {
                 let crate::ir::Callee::Named(callee) = call.callee else { continue };
                 let Some(Primitive::SetClass(p)) = model.primitive(self.name(callee)) else { continue };
                 let Some(Arg::Path(lock, _)) = p.arg.and_then(|i| call.args.get(i as usize)) else { continue };
@@ -472,6 +577,7 @@ impl<'m> ProgramBuilder<'m> {
             entry_locks: FxHashMap::default(),
             irq_roots: FxHashMap::default(),
             irqs_off_entry: FxHashMap::default(),
+            model_calls: Vec::new(),
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
@@ -489,6 +595,7 @@ impl<'m> ProgramBuilder<'m> {
 
     pub fn add(&mut self, file: SourceFile, facts: FileFacts) {
         let (names, prog, bindings) = (&mut self.names, &mut self.prog, &mut self.bindings);
+        let model = self.model;
         let file_id = prog.files.len() as FileId;
         let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
         let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
@@ -523,7 +630,20 @@ impl<'m> ProgramBuilder<'m> {
             }
             let id = prog.funcs.len() as FuncId;
             prog.by_name.entry(func.name).or_default().push(id);
-            prog.funcs.push(FuncDef { file: file_id, func });
+            for block in &func.blocks {
+                for event in &block.events {
+                    let Event::Call(call) = event else { continue };
+                    let crate::ir::Callee::Named(callee) = call.callee else { continue };
+                    let name = names.resolve(callee);
+                    if matches!(
+                        model.primitive(name),
+                        Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))
+                    ) {
+                        prog.model_calls.push((id, call.clone()));
+                    }
+                }
+            }
+            prog.funcs.push(FuncDef::new(file_id, func));
         }
         prog.files.push(file);
     }

@@ -9,11 +9,11 @@ use rustc_hash::FxHashMap;
 use smallvec::SmallVec;
 
 /// An interned identifier (see the module docs for its two scopes).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Sym(pub u32);
 
 /// A byte range in one file; the file is implied by the `FileFacts` it sits in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Span {
     pub start: u32,
     pub end: u32,
@@ -21,7 +21,7 @@ pub struct Span {
 
 pub type BlockId = u32;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
     /// The file-local string table `Sym`s index before globalisation.
     pub names: Vec<Box<str>>,
@@ -46,7 +46,7 @@ pub struct FileFacts {
     pub error_nodes: u32,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct Function {
     pub name: Sym,
     /// Where the name is written in the definition.
@@ -62,7 +62,7 @@ pub struct Function {
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Param {
     pub name: Sym,
     /// Struct (or typedef) name the parameter points to, if any.
@@ -75,20 +75,20 @@ pub struct Param {
     pub object_tested: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum AnnotationKind {
     Acquires,
     Releases,
     MustHold,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Annotation {
     pub kind: AnnotationKind,
     pub lock: LockRef,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Block {
     pub events: Vec<Event>,
     pub term: Terminator,
@@ -97,7 +97,7 @@ pub struct Block {
     pub at: Span,
 }
 
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub enum Event {
     /// Any call; whether it locks, faults or sleeps is decided later from the
     /// model and the callee's summary.
@@ -114,7 +114,7 @@ pub enum Event {
     Assume { key: u32, value: bool },
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Call {
     pub callee: Callee,
     /// Boxed: most calls have few arguments, and there are millions of calls.
@@ -122,14 +122,14 @@ pub struct Call {
     pub span: Span,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Callee {
     Named(Sym),
     /// Through a function pointer: lock-neutral until the checks issue binds it.
     Indirect,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Arg {
     /// A path expression (`&p->a.b`, `mm`, `current->mm`); the flag says
     /// whether its address was taken (`&`), so that a callee's `->lock` on
@@ -141,7 +141,7 @@ pub enum Arg {
 
 /// A lock expression relative to where it lives: `&hb->lock` with `hb` a
 /// parameter is `Param(0) -> lock`. Class and instance are derived from it.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct LockRef {
     pub base: Base,
     /// Declared struct/typedef name of the base, when known.
@@ -149,7 +149,7 @@ pub struct LockRef {
     pub path: SmallVec<[Seg; 3]>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Base {
     Param(u8),
     /// A local pointer (or a local whose kind is unknown).
@@ -161,14 +161,14 @@ pub enum Base {
     Unknown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Seg {
     pub field: Sym,
     /// `->` (a pointer dereference) rather than `.`.
     pub arrow: bool,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub enum Terminator {
     Goto(BlockId),
     Branch {
@@ -183,7 +183,7 @@ pub enum Terminator {
     Unreachable,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Cond {
     Opaque,
     /// A side-effect-free expression (`dev->flags & F_LOCKED`), by a hash of
@@ -205,7 +205,7 @@ pub enum Cond {
     Var(Sym),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum RetVal {
     Zero,
     NonZero,
@@ -244,7 +244,7 @@ impl FileFacts {
 }
 
 /// A struct's fields with the struct/typedef name of each field's type.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct StructDef {
     pub name: Sym,
     pub fields: Vec<(Sym, Option<Sym>)>,
@@ -285,7 +285,7 @@ impl Interner {
 /// A guard class: `guard(name)(x)` calls `primitive` on `x` followed by
 /// `field_path` (`DEFINE_GUARD(dev, struct dev *, mutex_lock(&_T->lock), ..)`
 /// locks `x->lock`).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GuardDef {
     pub name: Sym,
     pub primitive: Sym,

@@ -10,8 +10,7 @@ pub mod held;
 pub mod summary;
 pub mod witness;
 
-use crate::index::{FuncId, Program, Target};
-use crate::ir::{Callee, Event};
+use crate::index::{BareArg, FuncId, Program, Target};
 use crate::model::Model;
 use classes::{ClassId, Classes};
 use dataflow::{Ctx, Observation};
@@ -58,35 +57,32 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     for id in 0..n {
         graph.add_node(id as FuncId);
     }
-    let called: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| dataflow::called_params(def).into_iter().collect()).collect();
+    let called: Vec<smallvec::SmallVec<[u8; 2]>> = prog.funcs.iter().map(|def| def.calls.called_params.clone()).collect();
     for (id, def) in prog.funcs.iter().enumerate() {
-        for block in &def.func.blocks {
-            for event in &block.events {
-                let Event::Call(call) = event else { continue };
-                let Callee::Named(sym) = call.callee else {
-                    continue;
-                };
-                if def.func.params.iter().any(|p| p.name == sym) {
-                    continue;
-                }
-                match prog.resolve_call(sym, def.file) {
-                    Target::Functions(ids) => {
-                        for &callee in &ids {
-                            graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
-                            stats.call_edges += 1;
-                            // A function passed to a parameter the callee
-                            // calls runs below this caller: summarise it first.
-                            for &p in &called[callee as usize] {
-                                if let Some(f) = dataflow::callback_arg(prog, call, p, def.file) {
-                                    graph.add_edge(NodeIndex::new(id), NodeIndex::new(f as usize), ());
-                                }
+        for (at, &sym) in def.calls.callees.iter().enumerate() {
+            if def.func.params.iter().any(|p| p.name == sym) {
+                continue;
+            }
+            match prog.resolve_call(sym, def.file) {
+                Target::Functions(ids) => {
+                    for &callee in &ids {
+                        graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
+                        stats.call_edges += 1;
+                        // A function passed to a parameter the callee
+                        // calls runs below this caller: summarise it first.
+                        for (pos, arg) in def.calls.bare_args_of(at as u32) {
+                            let BareArg::Global(g) = arg else { continue };
+                            if !called[callee as usize].contains(&pos) {
+                                continue;
+                            }
+                            if let Some(f) = dataflow::callback_function(prog, g, def.file) {
+                                graph.add_edge(NodeIndex::new(id), NodeIndex::new(f as usize), ());
                             }
                         }
                     }
-                    Target::Unknown => stats.unresolved_calls += 1,
-                    Target::Primitive(_) => {}
                 }
+                Target::Unknown => stats.unresolved_calls += 1,
+                Target::Primitive(_) => {}
             }
         }
     }
@@ -163,30 +159,27 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
 /// of a callee (`dump_pins(pctldev, NULL, pin)` reaches `if (gname)` one
 /// call down). Computed callees first, over the SCC order.
 fn specialisable_params(prog: &Program, sccs: &[Vec<NodeIndex>]) -> Vec<smallvec::SmallVec<[u8; 2]>> {
-    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| dataflow::branch_params(def).into_iter().collect()).collect();
+    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> = prog.funcs.iter().map(|def| def.calls.branch_params.clone()).collect();
     for scc in sccs {
         for ix in scc {
             let id = ix.index();
             let def = &prog.funcs[id];
             let mut add: smallvec::SmallVec<[u8; 2]> = smallvec::SmallVec::new();
-            for event in def.func.blocks.iter().flat_map(|b| &b.events) {
-                let Event::Call(call) = event else { continue };
-                let Callee::Named(sym) = call.callee else { continue };
-                let forwards = call.args.iter().any(|a| {
-                    matches!(a, crate::ir::Arg::Path(l, false) if l.path.is_empty() && matches!(l.base, crate::ir::Base::Param(_)))
-                });
-                if !forwards {
-                    continue;
+            let mut last_call = None;
+            for &(at, pos, arg) in def.calls.bare_args.iter() {
+                let BareArg::Param(a) = arg else { continue };
+                // One resolution per call, however many parameters it forwards.
+                if last_call.map(|(c, _)| c) != Some(at) {
+                    let sym = def.calls.callees[at as usize];
+                    let callee = match prog.resolve_call(sym, def.file) {
+                        Target::Functions(ids) if ids.len() == 1 => Some(ids[0]),
+                        _ => None,
+                    };
+                    last_call = Some((at, callee));
                 }
-                let Target::Functions(ids) = prog.resolve_call(sym, def.file) else { continue };
-                let [callee] = ids[..] else { continue };
-                for &p in &out[callee as usize] {
-                    if let Some(crate::ir::Arg::Path(l, false)) = call.args.get(p as usize) {
-                        if let (crate::ir::Base::Param(a), true) = (l.base, l.path.is_empty()) {
-                            add.push(a);
-                        }
-                    }
+                let Some((_, Some(callee))) = last_call else { continue };
+                if out[callee as usize].contains(&pos) {
+                    add.push(a);
                 }
             }
             let list = &mut out[id];

@@ -331,6 +331,11 @@ fn gfp_may_sleep(prog: &Program, arg: Option<&Arg>) -> bool {
 pub fn callback_arg(prog: &Program, call: &Call, p: u8, file: crate::index::FileId) -> Option<FuncId> {
     let Some(Arg::Path(l, _)) = call.args.get(p as usize) else { return None };
     let (Base::Global(g), true) = (l.base, l.path.is_empty()) else { return None };
+    callback_function(prog, g, file)
+}
+
+/// The one function a global name passed as an argument in `file` is.
+pub fn callback_function(prog: &Program, g: crate::ir::Sym, file: crate::index::FileId) -> Option<FuncId> {
     match prog.resolve_call(g, file) {
         Target::Functions(fs) if fs.len() == 1 => Some(fs[0]),
         _ => None,

@@ -9,7 +9,7 @@ use super::summary::{
 };
 use super::witness::{Chain, Hop};
 use crate::index::{FuncDef, FuncId, Program, Target};
-use crate::ir::{
+use crate::ir::{Block, 
     AnnotationKind, Arg, Base, BlockId, Call, Callee, Cond, Event, LockRef, RetVal, Span, Sym, Terminator,
 };
 use crate::model::{LockPrim, Model, Primitive};
@@ -19,7 +19,7 @@ use std::borrow::Cow;
 mod calls;
 mod exits;
 
-pub use calls::callback_arg;
+pub use calls::{callback_arg, callback_function};
 pub use exits::{ExitPart, ExitShape};
 
 /// What the dataflow saw that a check may report.
@@ -137,6 +137,9 @@ struct Analyzer<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
     id: FuncId,
     def: &'a FuncDef,
+    /// The body, decoded for this run (`Rc`: the transfer functions hold it
+    /// while they update the analyser).
+    blocks: std::rc::Rc<[Block]>,
     /// Parameters assumed constant at every branch on them: bit i of
     /// `.0` fixes parameter i to bit i of `.1`.
     assume: (u16, u16),
@@ -169,6 +172,7 @@ pub fn analyze(ctx: &mut Ctx<'_>, id: FuncId, assume: Option<(u8, bool)>) -> Out
 /// One run of the dataflow over `id`, with a parameter fixed or none.
 pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Specialization>) -> Outcome {
     let def = &ctx.prog.funcs[id as usize];
+    let blocks: std::rc::Rc<[Block]> = def.blocks().into();
     let (assume, bind) = match fixed {
         Some(Specialization::Const { mask, values }) => ((mask, values), None),
         Some(Specialization::Callback(p, f)) => ((0, 0), Some((p, f))),
@@ -191,62 +195,24 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         exits: Vec::new(),
         exit_at: Vec::new(),
         exit_var: Vec::new(),
-        tested_calls: def
-            .func
-            .blocks
+        tested_calls: blocks
             .iter()
             .filter_map(|b| match b.term {
                 Terminator::Branch { cond: Cond::CallResult { block, event, .. }, .. } => Some((block, event)),
                 _ => None,
             })
             .collect(),
+        blocks,
     };
     a.run();
     a.finish()
-}
-
-/// Parameters the body calls as functions (`fn(root, flag)`).
-pub fn called_params(def: &FuncDef) -> Vec<u8> {
-    let params = &def.func.params;
-    let mut out: Vec<u8> = def
-        .func
-        .blocks
-        .iter()
-        .flat_map(|b| &b.events)
-        .filter_map(|e| match e {
-            Event::Call(Call { callee: Callee::Named(sym), .. }) => params.iter().position(|p| p.name == *sym),
-            _ => None,
-        })
-        .filter_map(|i| u8::try_from(i).ok())
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
-}
-
-/// Parameters some branch tests directly, pointers included: a call that
-/// passes a constant there (`NULL` for `int *locked`) gets a summary
-/// specialised for it.
-pub fn branch_params(def: &FuncDef) -> Vec<u8> {
-    let mut out: Vec<u8> = def
-        .func
-        .blocks
-        .iter()
-        .filter_map(|b| match b.term {
-            Terminator::Branch { cond: Cond::Param(i), .. } => Some(i),
-            _ => None,
-        })
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Scalar parameters some branch tests directly (`if (try)`). Pointer
 /// parameters are left out: `if (ctx) raw_spin_lock(&ctx->lock)` guards
 /// against a missing object, it does not choose a locking rule.
 pub fn tested_params(def: &FuncDef) -> Vec<u8> {
-    let mut out = branch_params(def);
+    let mut out = def.calls.branch_params.to_vec();
     out.retain(|&i| def.func.params.get(i as usize).is_some_and(|p| !p.pointer));
     out
 }
@@ -257,13 +223,13 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn run(&mut self) {
-        let blocks = &self.def.func.blocks;
+        let blocks = self.blocks.clone();
         let n = blocks.len();
         let mut inn: Vec<Option<State>> = vec![None; n];
         inn[0] = Some(self.entry_state());
         // Blocks are visited in reverse postorder, so a join sees all its
         // forward edges before its successors are visited.
-        let rpo_index = reverse_postorder(blocks);
+        let rpo_index = reverse_postorder(&blocks);
         let mut work: std::collections::BTreeSet<(u32, BlockId)> = std::collections::BTreeSet::new();
         work.insert((rpo_index[0], 0));
         let mut queued = vec![false; n];
@@ -381,8 +347,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn transfer_block(&mut self, b: BlockId, state: &mut State) {
-        let def = self.def;
-        for (i, event) in def.func.blocks[b as usize].events.iter().enumerate() {
+        let blocks = self.blocks.clone();
+        for (i, event) in blocks[b as usize].events.iter().enumerate() {
             if state.dead {
                 break;
             }
@@ -884,17 +850,17 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn is_var_return_tail(&self, b: BlockId) -> bool {
-        let block = &self.def.func.blocks[b as usize];
+        let block = &self.blocks[b as usize];
         matches!(block.term, Terminator::Return(RetVal::Var(_))) && block.events.len() <= 8
     }
 
     fn edges(&mut self, b: BlockId, state: State) -> SmallVec<[(BlockId, State); 2]> {
-        let def = self.def;
+        let blocks = self.blocks.clone();
         let mut out = SmallVec::new();
         if state.dead {
             return out;
         }
-        match &def.func.blocks[b as usize].term {
+        match &blocks[b as usize].term {
             Terminator::Goto(t) => out.push((*t, state)),
             Terminator::Switch(ts) => {
                 for t in ts {
@@ -913,8 +879,8 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         other => other,
                     };
                     self.exits.push((v, state));
-                    self.exit_at.push(def.func.blocks[b as usize].at);
-                    self.exit_var.push(match def.func.blocks[b as usize].term {
+                    self.exit_at.push(blocks[b as usize].at);
+                    self.exit_var.push(match blocks[b as usize].term {
                         Terminator::Return(RetVal::Var(var)) => Some(var),
                         _ => None,
                     });
@@ -940,7 +906,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                         else_state.learn(CondKey::Var(var), false);
                     }
                     if let Some(Event::Call(call)) =
-                        def.func.blocks.get(block as usize).and_then(|blk| blk.events.get(event as usize))
+                        blocks.get(block as usize).and_then(|blk| blk.events.get(event as usize))
                     {
                         self.branch_on_call(call, &mut then_state, &mut else_state);
                     }
