@@ -15,7 +15,7 @@ use crate::model::Model;
 use classes::{ClassId, Classes};
 use dataflow::{Ctx, Observation};
 use petgraph::graph::{DiGraph, NodeIndex};
-use summary::FunctionSummary;
+use summary::Summaries;
 
 /// A function whose lock state on return depends on a parameter's value.
 #[derive(Debug, Clone)]
@@ -32,7 +32,7 @@ pub struct Analysis {
     pub entry_points: Vec<FuncId>,
     pub conditional: Vec<(FuncId, ConditionalLocking)>,
     pub classes: Classes,
-    pub summaries: Vec<FunctionSummary>,
+    pub summaries: Summaries,
     pub stats: AnalysisStats,
 }
 
@@ -90,16 +90,30 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     // inside a recursive SCC, iterated) before its callers are analysed.
     let sccs = petgraph::algo::tarjan_scc(&graph);
     stats.sccs = sccs.len();
-    let mut summaries = vec![FunctionSummary::default(); n];
     let tested = specialisable_params(prog, &sccs);
+    // What the rest needs of the graph, so that it is gone before the
+    // summaries grow (its edges are a tenth of the peak on the whole tree).
+    let sccs: Vec<(Vec<FuncId>, bool)> = sccs
+        .into_iter()
+        .map(|scc| {
+            let recursive = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+            (scc.iter().map(|ix| graph[*ix]).collect(), recursive)
+        })
+        .collect();
+    let called_by_others: Vec<bool> = (0..n)
+        .map(|id| {
+            let ix = NodeIndex::new(id);
+            graph.neighbors_directed(ix, petgraph::Direction::Incoming).any(|c| c != ix)
+        })
+        .collect();
+    drop(graph);
+    let mut summaries = Summaries::new(n);
     let mut specialized = rustc_hash::FxHashMap::default();
     let mut classes = Classes::default();
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
     let mut callback_observations = Vec::new();
-    for scc in sccs {
-        let members: Vec<FuncId> = scc.iter().map(|ix| graph[*ix]).collect();
-        let recursive = members.len() > 1 || graph.contains_edge(scc[0], scc[0]);
+    for (members, recursive) in sccs {
         let rounds = if recursive { MAX_SCC_ROUNDS } else { 1 };
         let mut last: Vec<(FuncId, Vec<Observation>)> = Vec::new();
         for _ in 0..rounds {
@@ -110,7 +124,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
                 let out = dataflow::analyze(&mut ctx, id, None);
                 callback_observations.append(&mut ctx.callback_observations);
                 changed |= out.summary.shape() != summaries[id as usize].shape();
-                summaries[id as usize] = out.summary;
+                summaries.set(id as usize, out.summary);
                 last.push((id, out.observations));
             }
             if !changed {
@@ -145,10 +159,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     stats.observations = observations.len();
     let entry_points = (0..n)
         .filter(|&id| report(id as FuncId))
-        .filter(|&id| {
-            let ix = NodeIndex::new(id);
-            !graph.neighbors_directed(ix, petgraph::Direction::Incoming).any(|c| c != ix)
-        })
+        .filter(|&id| !called_by_others[id])
         .map(|id| id as FuncId)
         .collect();
     Analysis { observations, entry_points, conditional, classes, summaries, stats }

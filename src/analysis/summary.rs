@@ -91,6 +91,55 @@ pub struct FunctionSummary {
     pub irq_uses: Vec<IrqUse>,
 }
 
+/// Every function's summary, by `FuncId`. Most functions do nothing a
+/// caller must know (no lock, no sleep, no fault): those take no memory
+/// beyond their slot, which matters on a tree of 800,000 functions.
+#[derive(Default)]
+pub struct Summaries(Vec<Option<Box<FunctionSummary>>>);
+
+static EMPTY: FunctionSummary = FunctionSummary {
+    fault: None,
+    sleep: None,
+    sleep_sections_left: 0,
+    sleep_released_params: Vec::new(),
+    acquires: Vec::new(),
+    exit_acquires: Vec::new(),
+    acquires_if_nonzero: Vec::new(),
+    acquires_if_zero: Vec::new(),
+    exit_releases: Vec::new(),
+    may_release_if_nonzero: Vec::new(),
+    may_release_if_zero: Vec::new(),
+    irq_uses: Vec::new(),
+};
+
+impl Summaries {
+    pub fn new(n: usize) -> Summaries {
+        Summaries((0..n).map(|_| None).collect())
+    }
+
+    pub fn get(&self, id: usize) -> &FunctionSummary {
+        self.0.get(id).and_then(Option::as_deref).unwrap_or(&EMPTY)
+    }
+
+    pub fn set(&mut self, id: usize, mut summary: FunctionSummary) {
+        let Some(slot) = self.0.get_mut(id) else { return };
+        *slot = if summary.is_empty() {
+            None
+        } else {
+            summary.shrink();
+            Some(Box::new(summary))
+        };
+    }
+}
+
+impl std::ops::Index<usize> for Summaries {
+    type Output = FunctionSummary;
+
+    fn index(&self, id: usize) -> &FunctionSummary {
+        self.get(id)
+    }
+}
+
 /// At most this many acquisitions are kept per summary; the shortest
 /// witnesses win. Keeps summaries of top-level functions small.
 pub const MAX_ACQUISITIONS: usize = 64;
@@ -102,6 +151,34 @@ pub const MAX_ACQUISITIONS: usize = 64;
 pub const MAX_WITNESS_DEPTH: u32 = 8;
 
 impl FunctionSummary {
+    /// Nothing a caller must know.
+    pub fn is_empty(&self) -> bool {
+        self.fault.is_none()
+            && self.sleep.is_none()
+            && self.sleep_released_params.is_empty()
+            && self.acquires.is_empty()
+            && self.exit_acquires.is_empty()
+            && self.acquires_if_nonzero.is_empty()
+            && self.acquires_if_zero.is_empty()
+            && self.exit_releases.is_empty()
+            && self.may_release_if_nonzero.is_empty()
+            && self.may_release_if_zero.is_empty()
+            && self.irq_uses.is_empty()
+    }
+
+    /// Gives back the growth room of every list (summaries live to the end).
+    pub fn shrink(&mut self) {
+        self.sleep_released_params.shrink_to_fit();
+        self.acquires.shrink_to_fit();
+        self.exit_acquires.shrink_to_fit();
+        self.acquires_if_nonzero.shrink_to_fit();
+        self.acquires_if_zero.shrink_to_fit();
+        self.exit_releases.shrink_to_fit();
+        self.may_release_if_nonzero.shrink_to_fit();
+        self.may_release_if_zero.shrink_to_fit();
+        self.irq_uses.shrink_to_fit();
+    }
+
     /// A cheap fingerprint to detect when iteration over a recursive SCC
     /// has converged.
     pub fn shape(&self) -> (bool, bool, usize, usize, usize, usize, usize) {

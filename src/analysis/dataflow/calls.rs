@@ -94,7 +94,8 @@ impl<'a> Analyzer<'_, 'a> {
                     let seen = out.observations.into_iter().filter(|o| !matches!(o, Observation::Imbalance(_)));
                     self.ctx.callback_observations.extend(seen.map(|o| (callee, o)));
                 }
-                let summary = out.summary;
+                let mut summary = out.summary;
+                summary.shrink();
                 self.ctx.specialize_depth -= 1;
                 self.ctx.specialized.insert(key, summary.clone());
                 return Cow::Owned(summary);
@@ -104,7 +105,7 @@ impl<'a> Analyzer<'_, 'a> {
     }
 
     fn merged(&self, ids: &[FuncId]) -> Cow<'a, FunctionSummary> {
-        let summaries: &'a [FunctionSummary] = self.ctx.summaries;
+        let summaries: &'a crate::analysis::summary::Summaries = self.ctx.summaries;
         match ids {
             [one] => Cow::Borrowed(&summaries[*one as usize]),
             many => {

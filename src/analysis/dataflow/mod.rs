@@ -69,7 +69,7 @@ pub enum SleepContext {
 pub struct Ctx<'a> {
     pub prog: &'a Program,
     pub model: &'a Model,
-    pub summaries: &'a [FunctionSummary],
+    pub summaries: &'a crate::analysis::summary::Summaries,
     pub classes: &'a mut Classes,
     /// Per function, the parameters its branches test (`if (try)`).
     pub tested_params: &'a [SmallVec<[u8; 2]>],
@@ -91,7 +91,7 @@ impl<'a> Ctx<'a> {
     pub fn new(
         prog: &'a Program,
         model: &'a Model,
-        summaries: &'a [FunctionSummary],
+        summaries: &'a crate::analysis::summary::Summaries,
         classes: &'a mut Classes,
         params: (&'a [ParamList], &'a [ParamList]),
         specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
