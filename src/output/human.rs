@@ -39,13 +39,11 @@ pub fn render(view: &ReportView, out: &mut dyn WriteColor) -> std::io::Result<()
         let n = series.patches.len();
         return writeln!(
             out,
-            "lockpath: {n} patch{}, {} error{} and {} warning{} introduced, {fixed} fixed ({} files analysed after the last patch, +{} tree-context files)",
-            if n == 1 { "" } else { "es" },
-            s.errors,
-            if s.errors == 1 { "" } else { "s" },
-            s.warnings,
-            if s.warnings == 1 { "" } else { "s" },
-            s.files,
+            "lockpath: {}, {} and {} introduced, {fixed} fixed ({} analysed after the last patch, +{} tree-context files)",
+            if n == 1 { "1 patch".to_string() } else { format!("{n} patches") },
+            plural(s.errors, "error"),
+            plural(s.warnings, "warning"),
+            plural(s.files, "file"),
             s.context_files
         );
     }

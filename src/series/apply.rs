@@ -42,6 +42,9 @@ pub struct Applied {
     pub diff: usize,
     /// The content changed (not a mode-only change or a skipped binary).
     pub changed: bool,
+    /// The pre-image, when it came from the repository's objects rather
+    /// than the work tree: the states before this patch have it too.
+    pub base: Option<Arc<[u8]>>,
 }
 
 impl Tree {
@@ -90,8 +93,9 @@ pub fn apply(patch: &Patch, tree: &Tree, overlay: &mut Overlay) -> Result<Vec<Ap
             }
         };
         let (old, new) = (resolve(&diff.old_name)?, resolve(&diff.new_name)?);
-        let changed = if diff.binary { false } else { apply_file(patch, diff, tree, overlay, &old, &new)? };
-        out.push(Applied { old, new, diff: index, changed });
+        let (changed, base) =
+            if diff.binary { (false, None) } else { apply_file(patch, diff, tree, overlay, &old, &new)? };
+        out.push(Applied { old, new, diff: index, changed, base });
     }
     Ok(out)
 }
@@ -103,8 +107,9 @@ fn apply_file(
     overlay: &mut Overlay,
     old: &Option<String>,
     new: &Option<String>,
-) -> Result<bool, ApplyError> {
+) -> Result<(bool, Option<Arc<[u8]>>), ApplyError> {
     let io = |file: &str, source| ApplyError::Io { patch: patch.name.clone(), file: file.to_string(), source };
+    let mut from_repo: Option<Arc<[u8]>> = None;
     let base: Arc<[u8]> = match old {
         None => {
             if let Some(new) = new {
@@ -120,7 +125,11 @@ fn apply_file(
         Some(old) => match tree.read(overlay, old).map_err(|e| io(old, e))? {
             Some(bytes) => bytes,
             None => match blob(tree, overlay, old, diff) {
-                Some(bytes) => bytes.into(),
+                Some(bytes) => {
+                    let bytes: Arc<[u8]> = bytes.into();
+                    from_repo = Some(bytes.clone());
+                    bytes
+                }
                 None => return Err(ApplyError::Missing { patch: patch.name.clone(), file: old.clone() }),
             },
         },
@@ -131,12 +140,13 @@ fn apply_file(
         Err(failed) => {
             // The work tree may not be the patch's base (it is often the
             // series' own tip): the pre-image its `index` line names is.
-            let retry = old
-                .as_deref()
-                .and_then(|o| blob(tree, overlay, o, diff))
-                .and_then(|b| apply_hunks(&b, &diff.hunks).ok());
+            let pre = old.as_deref().and_then(|o| blob(tree, overlay, o, diff));
+            let retry = pre.and_then(|b| apply_hunks(&b, &diff.hunks).ok().map(|r| (b, r)));
             match retry {
-                Some(bytes) => bytes,
+                Some((pre, bytes)) => {
+                    from_repo = Some(pre.into());
+                    bytes
+                }
                 None => {
                     let hunk = diff.hunks.get(failed).map(|h| h.header.clone()).unwrap_or_default();
                     return Err(ApplyError::Hunk { patch: patch.name.clone(), file: name.to_string(), hunk });
@@ -155,7 +165,7 @@ fn apply_file(
             overlay.set(&tree.path(new), result);
         }
     }
-    Ok(content_changed)
+    Ok((content_changed, from_repo))
 }
 
 /// The pre-image blob a git diff names, when the file has not been changed

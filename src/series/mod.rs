@@ -269,7 +269,17 @@ fn check(
     let mut applied: Vec<Vec<Applied>> = Vec::new();
     for patch in &patches {
         let mut next = Overlay::clone(overlays.last().map_or(&Overlay::default(), |o| o));
-        applied.push(apply::apply(patch, tree, &mut next)?);
+        let done = apply::apply(patch, tree, &mut next)?;
+        // A pre-image read from the repository (the work tree is ahead of
+        // the patch's base) is what every earlier state had too.
+        for a in &done {
+            if let (Some(base), Some(old)) = (&a.base, &a.old) {
+                for state in &mut overlays {
+                    Arc::make_mut(state).set(&tree.path(old), base.clone());
+                }
+            }
+        }
+        applied.push(done);
         overlays.push(Arc::new(next));
     }
     let touched: Vec<String> = applied

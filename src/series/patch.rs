@@ -410,6 +410,10 @@ fn parse_diff(body: &[Line], source: &str) -> Result<Patch, ParseError> {
     patch.files.extend(current.take());
     for f in patch.files.iter().filter(|f| f.binary) {
         let name = f.new_name.as_deref().or(f.old_name.as_deref()).unwrap_or("?");
+        let name = match name.split_once('/') {
+            Some((prefix, rest)) if f.prefixed && f.git && (prefix == "a" || prefix == "b") => rest,
+            _ => name,
+        };
         patch.notes.push(format!("{name}: binary change, skipped"));
     }
     Ok(patch)
