@@ -230,45 +230,35 @@ pub fn path_matches(pattern: &str, path: &str) -> bool {
 }
 
 fn components_match(pat: &[&str], parts: &[&str]) -> bool {
-    let (mut p, mut s) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while s < parts.len() {
-        if p < pat.len() && pat[p] == "**" {
-            star = Some((p, s));
-            p += 1;
-        } else if p < pat.len() && glob_component(pat[p], parts[s]) {
-            p += 1;
-            s += 1;
-        } else if let Some((sp, ss)) = star {
-            p = sp + 1;
-            s = ss + 1;
-            star = Some((sp, ss + 1));
-        } else {
-            return false;
-        }
-    }
-    pat[p..].iter().all(|c| *c == "**")
+    wildcard(pat, parts, |p| *p == "**", |p, part| glob_component(p, part))
 }
 
 /// `*` and `?` within one path component.
 fn glob_component(pat: &str, name: &str) -> bool {
     let (pat, name): (Vec<char>, Vec<char>) = (pat.chars().collect(), name.chars().collect());
-    let (mut p, mut n) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while n < name.len() {
-        if p < pat.len() && (pat[p] == '?' || pat[p] == name[n]) {
+    wildcard(&pat, &name, |c| *c == '*', |p, c| *p == '?' || p == c)
+}
+
+/// Matches `items` against `pat`, where `star` elements match any run of
+/// items and the others match one item each when `one` says so. Iterative
+/// two-pointer matching with backtracking to the last star.
+fn wildcard<P, S>(pat: &[P], items: &[S], star: impl Fn(&P) -> bool, one: impl Fn(&P, &S) -> bool) -> bool {
+    let (mut p, mut s) = (0, 0);
+    let mut last_star: Option<(usize, usize)> = None;
+    while s < items.len() {
+        if p < pat.len() && star(&pat[p]) {
+            last_star = Some((p, s));
             p += 1;
-            n += 1;
-        } else if p < pat.len() && pat[p] == '*' {
-            star = Some((p, n));
+        } else if p < pat.len() && one(&pat[p], &items[s]) {
             p += 1;
-        } else if let Some((sp, sn)) = star {
+            s += 1;
+        } else if let Some((sp, ss)) = last_star {
             p = sp + 1;
-            n = sn + 1;
-            star = Some((sp, sn + 1));
+            s = ss + 1;
+            last_star = Some((sp, ss + 1));
         } else {
             return false;
         }
     }
-    pat[p..].iter().all(|c| *c == '*')
+    pat[p..].iter().all(star)
 }

@@ -4,7 +4,7 @@
 //! ```text
 //! ERROR: FAULT_UNDER_LOCK: user-memory access may fault while ... is held
 //! #151: FILE: mm/oom_kill.c:597:
-//! +	if (!try_futex_exit_release(tsk)) {
+//! +    if (!try_futex_exit_release(tsk)) {
 //!     oom_reap_task_mm (mm/oom_kill.c:577) mm_struct::mmap_lock taken here ...
 //!     → ...
 //!

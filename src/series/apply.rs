@@ -107,7 +107,7 @@ fn apply_file(
     overlay: &mut Overlay,
     old: &Option<String>,
     new: &Option<String>,
-) -> Result<(bool, Option<Arc<[u8]>>), ApplyError> {
+) -> Result<FileResult, ApplyError> {
     let io = |file: &str, source| ApplyError::Io { patch: patch.name.clone(), file: file.to_string(), source };
     let mut from_repo: Option<Arc<[u8]>> = None;
     let base: Arc<[u8]> = match old {
@@ -167,6 +167,10 @@ fn apply_file(
     }
     Ok((content_changed, from_repo))
 }
+
+/// Whether the content changed, and the pre-image when the repository's
+/// objects gave it.
+type FileResult = (bool, Option<Arc<[u8]>>);
 
 /// The pre-image blob a git diff names, when the file has not been changed
 /// earlier in the series and the tree is a repository that has it.

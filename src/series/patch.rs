@@ -49,6 +49,14 @@ pub struct FileDiff {
     pub line: usize,
 }
 
+impl FileDiff {
+    /// A diff of these files (names as written, with their prefix) from
+    /// input line `line`.
+    fn named(old_name: Option<String>, new_name: Option<String>, line: usize) -> FileDiff {
+        FileDiff { old_name, new_name, prefixed: true, line, ..FileDiff::default() }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Hunk {
     /// The `@@ -a,b +c,d @@ ...` line as written, for error messages.
@@ -335,14 +343,7 @@ fn parse_diff(body: &[Line], source: &str) -> Result<Patch, ParseError> {
         if let Some(rest) = text.strip_prefix(b"diff --git ") {
             patch.files.extend(current.take());
             let (old, new) = git_diff_names(rest);
-            current = Some(FileDiff {
-                old_name: old,
-                new_name: new,
-                git: true,
-                prefixed: true,
-                line: number,
-                ..FileDiff::default()
-            });
+            current = Some(FileDiff { git: true, ..FileDiff::named(old, new, number) });
             i += 1;
             continue;
         }
@@ -357,13 +358,7 @@ fn parse_diff(body: &[Line], source: &str) -> Result<Patch, ParseError> {
                 }
                 _ => {
                     patch.files.extend(current.take());
-                    current = Some(FileDiff {
-                        old_name: old,
-                        new_name: new,
-                        prefixed: true,
-                        line: number,
-                        ..FileDiff::default()
-                    });
+                    current = Some(FileDiff::named(old, new, number));
                 }
             }
             i += 2;
@@ -394,12 +389,8 @@ fn parse_diff(body: &[Line], source: &str) -> Result<Patch, ParseError> {
             let words = String::from_utf8_lossy(&text[13..text.len() - 7]).into_owned();
             let (old, new) = words.split_once(" and ").unwrap_or((&words, &words));
             current = Some(FileDiff {
-                old_name: header_name(old.as_bytes()),
-                new_name: header_name(new.as_bytes()),
                 binary: true,
-                prefixed: true,
-                line: number,
-                ..FileDiff::default()
+                ..FileDiff::named(header_name(old.as_bytes()), header_name(new.as_bytes()), number)
             });
         } else if text.as_slice() == b"-- " && current.is_some() {
             // The signature: the diff is over.
