@@ -4,13 +4,16 @@
 
 pub mod analysis;
 pub mod checks;
+pub mod config;
 pub mod debug;
 pub mod discover;
 pub mod driver;
 pub mod extract;
 pub mod finding;
+pub mod identity;
 pub mod index;
 pub mod ir;
 pub mod model;
 pub mod output;
 pub mod overlay;
+pub mod series;

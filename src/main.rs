@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
-use lockpath::{checks, driver, model::Model, output};
+use lockpath::{checks, config, driver, model::Model, output, series};
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +19,7 @@ const EXIT_USAGE: u8 = 2;
     name = "lockpath",
     version,
     about = "Find Linux kernel lock bugs in C sources, with the whole path from the lock to the deadlock",
-    after_help = "Examples:\n  lockpath check ~/linux/kernel ~/linux/mm          human report, exit 1 if errors\n  lockpath check --format json ~/linux/mm > f.json   machine-readable\n  lockpath explain fault-under-lock                  what a check means\n\nExit status: 0 no errors, 1 errors found, 2 usage or I/O failure."
+    after_help = "Examples:\n  lockpath check ~/linux/kernel ~/linux/mm          human report, exit 1 if errors\n  lockpath check --format json ~/linux/mm > f.json   machine-readable\n  lockpath check --tree ~/linux outgoing/*.patch     what each patch of a series introduces\n  git diff | lockpath check --tree ~/linux -         a diff (or an mbox) on stdin\n  lockpath check --git origin/master..HEAD           the commits of a branch\n  lockpath explain fault-under-lock                  what a check means\n\nExit status: 0 no errors, 1 errors found (introduced, for a series), 2 usage, apply or I/O failure."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -42,9 +42,33 @@ enum Command {
 
 #[derive(clap::Args)]
 struct CheckArgs {
-    /// Files and directories to check
-    #[arg(required = true)]
+    /// C files and directories to check, or patches (.patch, .diff, .mbox,
+    /// `-` for stdin) to check against --tree
+    #[arg(required_unless_present = "git")]
     paths: Vec<PathBuf>,
+    /// The tree patches apply to (default: the current directory)
+    #[arg(long, value_name = "DIR")]
+    tree: Option<PathBuf>,
+    /// Check the commits of RANGE (e.g. origin/master..HEAD) of the
+    /// repository at --tree, read from git objects
+    #[arg(long, value_name = "RANGE", conflicts_with = "paths")]
+    git: Option<String>,
+    /// With --format checkpatch: one line per finding
+    #[arg(long)]
+    terse: bool,
+    /// Do not report these checks (comma-separated; `lock-imbalance` or
+    /// `LOCK_IMBALANCE`)
+    #[arg(long, value_name = "CHECK[,CHECK]")]
+    ignore: Vec<String>,
+    /// Warnings fail the run too (exit 1)
+    #[arg(long)]
+    strict: bool,
+    /// Configuration file (default: .lockpath.toml at the top of the tree)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Report only findings not in this earlier `--format json` report
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -81,6 +105,9 @@ struct CheckArgs {
 enum Format {
     Human,
     Json,
+    Checkpatch,
+    Gcc,
+    Sarif,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -116,16 +143,56 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         pool = pool.num_threads(j.max(1));
     }
     let pool = pool.build().context("cannot start worker threads")?;
-    let model = Model::load(&args.models).context("cannot load the lock model")?;
+    let patches: Vec<&PathBuf> = args.paths.iter().filter(|p| series::is_patch_input(p)).collect();
+    let is_series = args.git.is_some() || !patches.is_empty();
+    if is_series {
+        if let Some(c) = args.paths.iter().find(|p| !series::is_patch_input(p)) {
+            eprintln!("lockpath: {}: a C path among patches; check patches and C paths in separate runs", c.display());
+            return Ok(EXIT_USAGE);
+        }
+    } else if args.tree.is_some() {
+        eprintln!(
+            "lockpath: --tree is for patches (.patch, .diff, .mbox, -) and --git; C paths are checked where they are"
+        );
+        return Ok(EXIT_USAGE);
+    }
+    let root = match (&args.tree, is_series) {
+        (Some(t), _) => Some(t.clone()),
+        (None, true) => Some(PathBuf::from(".")),
+        (None, false) => args.paths.first().and_then(|p| lockpath::discover::kernel_tree_root(p)),
+    };
+    let config = config::Config::find(args.config.as_deref(), root.as_deref().or(Some(std::path::Path::new("."))))?;
+    let mut model = Model::load(&args.models).context("cannot load the lock model")?;
+    config.extend_model(&mut model)?;
+    let mut filters = match config::Filters::new(&config, &args.ignore) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("lockpath: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if let Some(baseline) = &args.baseline {
+        if let Err(e) = filters.load_baseline(baseline) {
+            eprintln!("lockpath: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    }
+    if is_series {
+        return check_series(&args, &model, &filters, root.unwrap_or_else(|| PathBuf::from(".")), &pool);
+    }
     let opts = driver::Options {
-        paths: args.paths,
+        paths: args.paths.clone(),
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
         want_order_graph: args.graph.is_some(),
         progress: !args.quiet,
         overlay: Default::default(),
     };
-    let report = pool.install(|| driver::run(&model, &opts));
+    let mut report = pool.install(|| driver::run(&model, &opts));
+    report.findings = filters.drop_baseline(filters.apply(std::mem::take(&mut report.findings), &report.files));
+    report.summary.errors = report.findings.iter().filter(|f| f.severity == lockpath::finding::Severity::Error).count();
+    report.summary.warnings =
+        report.findings.iter().filter(|f| f.severity == lockpath::finding::Severity::Warning).count();
     {
         let mut err = std::io::stderr().lock();
         for p in &report.problems {
@@ -138,19 +205,10 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         let dot = output::dot::render(&report.order_edges, args.graph_cycles);
         std::fs::write(path, dot).with_context(|| format!("{}: cannot write the graph", path.display()))?;
     }
-    let view = output::ReportView { findings: &report.findings, files: &report.files, summary: &report.summary };
+    let view =
+        output::ReportView { findings: &report.findings, files: &report.files, summary: &report.summary, series: None };
     let output_started = std::time::Instant::now();
-    match args.format {
-        Format::Json => {
-            let mut out = std::io::stdout().lock();
-            out.write_all(output::json::render(&view).as_bytes())?;
-            out.flush()?;
-        }
-        Format::Human => {
-            let mut out = StandardStream::stdout(color_choice(args.color));
-            output::human::render(&view, &mut out)?;
-        }
-    }
+    render(&view, &args)?;
     if args.stats {
         let output_took = output_started.elapsed();
         let mut err = std::io::stderr().lock();
@@ -177,7 +235,94 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     if !report.missing.is_empty() || report.nothing_usable {
         return Ok(EXIT_USAGE);
     }
-    Ok(if report.summary.errors > 0 { EXIT_FINDINGS } else { EXIT_CLEAN })
+    Ok(gate(&report.summary, args.strict))
+}
+
+/// 1 when errors (or, with --strict, warnings) are reported.
+fn gate(summary: &driver::Summary, strict: bool) -> u8 {
+    if summary.errors > 0 || (strict && summary.warnings > 0) {
+        EXIT_FINDINGS
+    } else {
+        EXIT_CLEAN
+    }
+}
+
+fn render(view: &output::ReportView, args: &CheckArgs) -> anyhow::Result<()> {
+    let text = match args.format {
+        Format::Human => {
+            let mut out = StandardStream::stdout(color_choice(args.color));
+            output::human::render(view, &mut out)?;
+            return Ok(());
+        }
+        Format::Json => output::json::render(view),
+        Format::Checkpatch => output::checkpatch::render(view, args.terse),
+        Format::Gcc => output::gcc::render(view),
+        Format::Sarif => output::sarif::render(view),
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    out.flush()?;
+    Ok(())
+}
+
+/// Series mode: patches (or `--git RANGE`) against the tree at `root`.
+fn check_series(
+    args: &CheckArgs,
+    model: &Model,
+    filters: &config::Filters,
+    root: PathBuf,
+    pool: &rayon::ThreadPool,
+) -> anyhow::Result<u8> {
+    let opts = series::Options {
+        tree_context: !args.no_tree_context,
+        max_file_size: args.max_file_size.saturating_mul(1 << 20),
+        progress: !args.quiet,
+    };
+    let result = match &args.git {
+        Some(range) => pool.install(|| series::check_git(model, &opts, filters, &root, range)),
+        None => {
+            let mut inputs = Vec::new();
+            let mut stdin_used = false;
+            for path in &args.paths {
+                if path.as_os_str() == "-" {
+                    if stdin_used {
+                        eprintln!("lockpath: `-` given twice");
+                        return Ok(EXIT_USAGE);
+                    }
+                    stdin_used = true;
+                    let mut bytes = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes)
+                        .context("cannot read stdin")?;
+                    inputs.push(series::Input::Stdin(bytes));
+                } else {
+                    inputs.push(series::Input::File(path.clone()));
+                }
+            }
+            series::read_inputs(&inputs)
+                .and_then(|patches| pool.install(|| series::check_patches(model, &opts, filters, &root, patches)))
+        }
+    };
+    let report = match result {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("lockpath: {e}");
+            return Ok(EXIT_USAGE);
+        }
+    };
+    if !args.quiet {
+        let mut err = std::io::stderr().lock();
+        for note in &report.notes {
+            writeln!(err, "lockpath: {note}")?;
+        }
+    }
+    let view = output::ReportView {
+        findings: &report.findings,
+        files: &report.files,
+        summary: &report.summary,
+        series: Some(&report.view),
+    };
+    render(&view, args)?;
+    Ok(gate(&report.summary, args.strict))
 }
 
 fn debug_ir(file: &std::path::Path) -> anyhow::Result<u8> {

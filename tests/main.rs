@@ -5,3 +5,4 @@ mod fixtures;
 mod overlay;
 mod real_kernel;
 mod render;
+mod series;

@@ -8,6 +8,18 @@ struct Json<'a> {
     version: u32,
     findings: Vec<JsonFinding<'a>>,
     summary: JsonSummary,
+    /// Series mode: each patch with what it introduced and fixed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patches: Option<Vec<JsonPatch<'a>>>,
+}
+
+#[derive(Serialize)]
+struct JsonPatch<'a> {
+    name: &'a str,
+    lines: usize,
+    errors: usize,
+    warnings: usize,
+    fixed: usize,
 }
 
 #[derive(Serialize)]
@@ -21,6 +33,12 @@ struct JsonFinding<'a> {
     function: &'a str,
     lock: Option<&'a str>,
     trace: Vec<JsonHop<'a>>,
+    /// Series mode: the patch that introduced (or fixed) it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    patch: Option<&'a str>,
+    /// Series mode: `new`, or `fixed` (then `severity` is `info`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -45,11 +63,13 @@ pub fn render(view: &ReportView) -> String {
     let findings = view
         .findings
         .iter()
-        .map(|f| {
+        .enumerate()
+        .map(|(i, f)| {
             let (line, column) = view.line_col(f.file, f.span.start);
+            let fixed = view.origin(i).map(|o| o.fixed);
             JsonFinding {
                 check: f.check,
-                severity: f.severity.as_str(),
+                severity: if fixed == Some(true) { "info" } else { f.severity.as_str() },
                 message: &f.message,
                 file: view.display(f.file),
                 line,
@@ -66,6 +86,8 @@ pub fn render(view: &ReportView) -> String {
                         note: &h.note,
                     })
                     .collect(),
+                patch: view.patch_name(i),
+                status: fixed.map(|fixed| if fixed { "fixed" } else { "new" }),
             }
         })
         .collect();
@@ -81,6 +103,19 @@ pub fn render(view: &ReportView) -> String {
             warnings: s.warnings,
             skipped_files: s.skipped_files,
         },
+        patches: view.series.map(|series| {
+            series
+                .patches
+                .iter()
+                .map(|p| JsonPatch {
+                    name: &p.name,
+                    lines: p.lines,
+                    errors: p.errors,
+                    warnings: p.warnings,
+                    fixed: p.fixed,
+                })
+                .collect()
+        }),
     };
     let mut out = serde_json::to_string_pretty(&json).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
