@@ -4,10 +4,10 @@
 use crate::analysis;
 use crate::checks;
 use crate::discover;
-use crate::extract;
+use crate::cache::FactsCache;
+use crate::load::{new_parser, Loaded, Loader};
 use crate::finding::{Finding, Severity};
 use crate::index::{ProgramBuilder, SourceFile};
-use crate::ir::FileFacts;
 use crate::model::Model;
 use crate::overlay::Overlay;
 use rayon::prelude::*;
@@ -25,6 +25,8 @@ pub struct Options {
     /// Contents that stand in for files on disk (a patch applied in memory,
     /// an unsaved editor buffer).
     pub overlay: Overlay,
+    /// The facts cache's root directory (`None`: no cache).
+    pub cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -49,6 +51,8 @@ pub struct Stats {
     pub order_edges: usize,
     pub specialised: usize,
     pub observations: usize,
+    /// Facts cache: hits, misses, corrupt entries, failed writes.
+    pub cache: Option<(usize, usize, usize, usize)>,
 }
 
 pub struct Report {
@@ -63,12 +67,6 @@ pub struct Report {
     pub stats: Stats,
     /// The lock-order graph, when asked for.
     pub order_edges: Vec<checks::lock_order_cycle::OrderEdge>,
-}
-
-/// Why a file was not analysed, or what is odd about it.
-enum Loaded {
-    Ok { facts: Box<FileFacts>, note: Option<String> },
-    Skipped(String),
 }
 
 pub fn run(model: &Model, opts: &Options) -> Report {
@@ -95,7 +93,19 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     // Parsed in chunks, each merged into the program (and its per-file facts
     // dropped) before the next: memory peaks at the program plus one chunk.
     // Results come back in input order whatever the thread count.
-    let attrs = model.attributes();
+    let mut loader = Loader {
+        attrs: model.attributes(),
+        max_size: opts.max_file_size,
+        overlay: &opts.overlay,
+        cache: None,
+        counts: Default::default(),
+    };
+    if let Some(dir) = &opts.cache_dir {
+        match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
+            Ok(cache) => loader.cache = Some(cache),
+            Err(e) => problems.push(format!("{e}; running without the cache")),
+        }
+    }
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");
     let mut builder = ProgramBuilder::new(model);
@@ -104,15 +114,16 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
         let chunk = std::mem::replace(&mut rest, tail);
-        let loaded: Vec<Loaded> = chunk
+        let loaded: Vec<(Loaded, Option<String>)> = chunk
             .par_iter()
             .map_init(new_parser, |parser, (path, _, _)| {
-                let loaded = load(parser, &attrs, path, opts.max_file_size, &opts.overlay);
+                let loaded = loader.load(parser, path);
                 bar.inc(1);
                 loaded
             })
             .collect();
-        for ((path, display, is_context), result) in chunk.into_iter().zip(loaded) {
+        for ((path, display, is_context), (result, cache_notice)) in chunk.into_iter().zip(loaded) {
+            problems.extend(cache_notice);
             match result {
                 Loaded::Ok { mut facts, note } => {
                     if !is_context {
@@ -158,6 +169,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     bar.finish_and_clear();
     stats.order_edges = checks::lock_order_cycle::edge_count(&analysis);
     stats.call_edges = analysis.stats.call_edges;
+    stats.cache = loader.cache.is_some().then(|| loader.counts.get());
     stats.specialised = analysis.stats.specialised;
     stats.observations = analysis.stats.observations;
     stats.unresolved_calls = analysis.stats.unresolved_calls;
@@ -201,65 +213,6 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
         bar.set_style(style.progress_chars("=> "));
     }
     bar
-}
-
-fn new_parser() -> tree_sitter::Parser {
-    let mut parser = tree_sitter::Parser::new();
-    // The grammar is compiled in; failing to load it is a build defect, and
-    // then every file reports that it could not be parsed.
-    let _ = parser.set_language(&tree_sitter_c::LANGUAGE.into());
-    parser
-}
-
-fn load(
-    parser: &mut tree_sitter::Parser,
-    attrs: &extract::Attributes,
-    path: &PathBuf,
-    max_size: u64,
-    overlay: &Overlay,
-) -> Loaded {
-    match overlay.get(path) {
-        Some(Some(bytes)) => return load_bytes(parser, attrs, bytes, max_size),
-        Some(None) => return Loaded::Skipped("deleted".into()),
-        None => {}
-    }
-    let meta = match std::fs::metadata(path) {
-        Ok(m) => m,
-        Err(e) => return Loaded::Skipped(format!("cannot read: {e}")),
-    };
-    if !meta.is_file() {
-        return Loaded::Skipped("not a regular file, skipped".into());
-    }
-    if meta.len() > max_size {
-        return Loaded::Skipped(format!(
-            "{:.1} MiB is over the {} MiB limit (--max-file-size), skipped",
-            meta.len() as f64 / 1048576.0,
-            max_size / 1048576
-        ));
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => load_bytes(parser, attrs, &bytes, max_size),
-        Err(e) => Loaded::Skipped(format!("cannot read: {e}")),
-    }
-}
-
-fn load_bytes(parser: &mut tree_sitter::Parser, attrs: &extract::Attributes, bytes: &[u8], max_size: u64) -> Loaded {
-    if bytes.len() as u64 > max_size {
-        return Loaded::Skipped(format!(
-            "{:.1} MiB is over the {} MiB limit (--max-file-size), skipped",
-            bytes.len() as f64 / 1048576.0,
-            max_size / 1048576
-        ));
-    }
-    if bytes.is_empty() {
-        return Loaded::Ok { facts: Box::default(), note: Some("empty file, nothing to check".into()) };
-    }
-    if bytes.iter().take(8192).any(|&b| b == 0) {
-        return Loaded::Skipped("binary file (NUL bytes), skipped".into());
-    }
-    let note = std::str::from_utf8(bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
-    let facts = extract::extract_file(bytes, parser, attrs);
-    Loaded::Ok { facts: Box::new(facts), note }
 }
 
 fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {

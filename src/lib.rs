@@ -3,6 +3,7 @@
 //! See ARCHITECTURE.md for the stages and their invariants.
 
 pub mod analysis;
+pub mod cache;
 pub mod checks;
 pub mod config;
 pub mod debug;
@@ -12,6 +13,7 @@ pub mod extract;
 pub mod finding;
 pub mod identity;
 pub mod index;
+pub mod load;
 pub mod ir;
 pub mod model;
 pub mod output;

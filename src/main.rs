@@ -96,6 +96,12 @@ struct CheckArgs {
     /// Print time per phase and sizes to stderr
     #[arg(long)]
     stats: bool,
+    /// Directory of the per-file facts cache [default: $XDG_CACHE_HOME/lockpath or ~/.cache/lockpath]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Parse every file, reading and writing no cache
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
     /// Skip files larger than this many MiB
     #[arg(long, value_name = "MIB", default_value_t = 16)]
     max_file_size: u64,
@@ -187,6 +193,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         want_order_graph: args.graph.is_some(),
         progress: !args.quiet,
         overlay: Default::default(),
+        cache_dir: cache_dir(&args),
     };
     let mut report = pool.install(|| driver::run(&model, &opts));
     report.findings = filters.drop_baseline(filters.apply(std::mem::take(&mut report.findings), &report.files));
@@ -231,6 +238,13 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
             s.specialised,
             s.observations
         )?;
+        match s.cache {
+            Some((hits, misses, corrupt, write_errors)) => writeln!(
+                err,
+                "lockpath: stats: cache {hits} hits, {misses} misses, {corrupt} corrupt, {write_errors} write errors"
+            )?,
+            None => writeln!(err, "lockpath: stats: cache off")?,
+        }
     }
     if !report.missing.is_empty() || report.nothing_usable {
         return Ok(EXIT_USAGE);
@@ -277,6 +291,7 @@ fn check_series(
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
         progress: !args.quiet,
+        cache_dir: cache_dir(&args),
     };
     let result = match &args.git {
         Some(range) => pool.install(|| series::check_git(model, &opts, filters, &root, range)),
@@ -333,6 +348,24 @@ fn debug_ir(file: &std::path::Path) -> anyhow::Result<u8> {
     let facts = lockpath::extract::extract_file(&bytes, &mut parser, &model.attributes());
     std::io::stdout().lock().write_all(lockpath::debug::dump(&facts).as_bytes())?;
     Ok(EXIT_CLEAN)
+}
+
+/// `--cache-dir`, else the default (`$XDG_CACHE_HOME/lockpath`); none with
+/// `--no-cache` or when there is no home to put it in (said on stderr).
+fn cache_dir(args: &CheckArgs) -> Option<PathBuf> {
+    if args.no_cache {
+        return None;
+    }
+    if let Some(dir) = &args.cache_dir {
+        return Some(dir.clone());
+    }
+    match lockpath::cache::FactsCache::default_dir() {
+        Ok(dir) => Some(dir),
+        Err(e) => {
+            eprintln!("lockpath: {e}; running without the cache");
+            None
+        }
+    }
 }
 
 fn color_choice(color: Color) -> ColorChoice {

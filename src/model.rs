@@ -175,6 +175,12 @@ impl Model {
     }
 
     /// The attribute macros to blank before parsing.
+    /// What extraction reads of the model, as text: part of the facts
+    /// cache's key, so a `--model` with other attribute macros misses.
+    pub fn attributes_salt(&self) -> String {
+        format!("{:?}|{:?}", self.attributes, self.attributes_with_args)
+    }
+
     pub fn attributes(&self) -> crate::extract::Attributes {
         crate::extract::Attributes::new(
             self.attributes.iter().map(String::as_str),

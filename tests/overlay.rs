@@ -27,6 +27,7 @@ fn run(dir: &Path, overlay: Overlay) -> driver::Report {
         want_order_graph: false,
         progress: false,
         overlay,
+        cache_dir: None,
     };
     driver::run(&model, &opts)
 }

@@ -61,6 +61,8 @@ pub struct Options {
     pub tree_context: bool,
     pub max_file_size: u64,
     pub progress: bool,
+    /// The facts cache's root (see `driver::Options::cache_dir`).
+    pub cache_dir: Option<std::path::PathBuf>,
 }
 
 /// Everything the output formats need about a series run.
@@ -404,6 +406,7 @@ fn analyse(
         want_order_graph: false,
         progress: opts.progress,
         overlay: Overlay::clone(&overlay),
+        cache_dir: opts.cache_dir.clone(),
     };
     let mut report = driver::run(model, &run_opts);
     // Names relative to the series' tree, whatever the current directory.

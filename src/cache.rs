@@ -1,0 +1,178 @@
+//! The on-disk cache of per-file facts, content-addressed: a file's entry is
+//! named by a hash of its bytes and of everything else extraction depends
+//! on, so trees that share a file share its entry (6.12.107 and 6.12.117
+//! differ in a tenth of their files) and an edited file simply misses.
+//!
+//! Layout: `<dir>/facts-v<FORMAT>/<build>/<2 hex>/<key>.facts`, where
+//! `<build>` is a hash of the lockpath binary itself and of the lock model's
+//! attribute list: any new lockpath (or a changed extractor) reads from a
+//! directory of its own and never decodes another build's format. Each entry
+//! carries a header (magic, build, payload length and checksum), so a
+//! truncated or corrupt file is told apart from a good one: it is ignored,
+//! rebuilt, and named in one notice line.
+//!
+//! Concurrent runs are safe: an entry is written to a temporary file in its
+//! directory and renamed into place, which POSIX makes atomic, so a reader
+//! sees a whole entry or none; two writers of one key write the same bytes.
+
+use crate::ir::FileFacts;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Bumped by hand when the entry layout (not the IR) changes; the IR is
+/// covered by the build hash.
+const FORMAT: u32 = 1;
+const MAGIC: &[u8; 8] = b"LPFACTS\0";
+const HEADER_LEN: usize = 8 + 32 + 8 + 16;
+/// Other builds' directories kept besides the current one (a developer
+/// switching between two builds keeps both warm); older ones are removed.
+const KEEP_OTHER_BUILDS: usize = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("{0}: cannot create the cache directory: {1}")]
+    Create(PathBuf, std::io::Error),
+    #[error("no cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir")]
+    NoHome,
+}
+
+/// What the lookup of one file found.
+pub enum Lookup {
+    Hit(Box<FileFacts>),
+    Miss,
+    /// The entry exists but is not a good one; the reason names it.
+    Corrupt(String),
+}
+
+pub struct FactsCache {
+    dir: PathBuf,
+    build: [u8; 32],
+}
+
+/// A file's key: its content and the build.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Key([u8; 32]);
+
+impl Key {
+    fn hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl FactsCache {
+    /// `$XDG_CACHE_HOME/lockpath`, else `~/.cache/lockpath`.
+    pub fn default_dir() -> Result<PathBuf, CacheError> {
+        let xdg = std::env::var_os("XDG_CACHE_HOME").filter(|v| !v.is_empty()).map(PathBuf::from);
+        let base = xdg
+            .filter(|p| p.is_absolute())
+            .or_else(|| std::env::var_os("HOME").filter(|v| !v.is_empty()).map(|h| PathBuf::from(h).join(".cache")))
+            .ok_or(CacheError::NoHome)?;
+        Ok(base.join("lockpath"))
+    }
+
+    /// Opens (creating) the cache under `root` for this build. `salt` is
+    /// what else extraction depends on (the model's attribute macros).
+    pub fn open(root: &Path, salt: &[u8]) -> Result<FactsCache, CacheError> {
+        let build = build_hash(salt);
+        let builds = root.join(format!("facts-v{FORMAT}"));
+        let dir = builds.join(hex16(&build));
+        std::fs::create_dir_all(&dir).map_err(|e| CacheError::Create(dir.clone(), e))?;
+        prune_other_builds(&builds, &dir);
+        Ok(FactsCache { dir, build })
+    }
+
+    pub fn key(&self, bytes: &[u8]) -> Key {
+        let mut h = blake3::Hasher::new();
+        h.update(&self.build);
+        h.update(bytes);
+        Key(*h.finalize().as_bytes())
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        let hex = key.hex();
+        self.dir.join(&hex[..2]).join(format!("{hex}.facts"))
+    }
+
+    pub fn load(&self, key: &Key) -> Lookup {
+        let path = self.path(key);
+        let bytes = match std::fs::read(&path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
+            Err(e) => return Lookup::Corrupt(format!("{}: unreadable cache entry ({e}), rebuilt", path.display())),
+        };
+        match self.decode(&bytes) {
+            Some(facts) => Lookup::Hit(Box::new(facts)),
+            None => Lookup::Corrupt(format!("{}: corrupt cache entry ignored and rebuilt", path.display())),
+        }
+    }
+
+    fn decode(&self, bytes: &[u8]) -> Option<FileFacts> {
+        let (header, payload) = (bytes.get(..HEADER_LEN)?, bytes.get(HEADER_LEN..)?);
+        if &header[..8] != MAGIC || header[8..40] != self.build {
+            return None;
+        }
+        let len = u64::from_le_bytes(header[40..48].try_into().ok()?);
+        if len != payload.len() as u64 || header[48..64] != blake3::hash(payload).as_bytes()[..16] {
+            return None;
+        }
+        postcard::from_bytes(payload).ok()
+    }
+
+    /// Writes the entry; a failure only costs the next run a re-parse.
+    pub fn store(&self, key: &Key, facts: &FileFacts) -> std::io::Result<()> {
+        let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
+        let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&self.build);
+        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(&blake3::hash(&payload).as_bytes()[..16]);
+        bytes.extend_from_slice(&payload);
+        let path = self.path(key);
+        let dir = path.parent().unwrap_or(&self.dir);
+        std::fs::create_dir_all(dir)?;
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        tmp.write_all(&bytes)?;
+        tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// The running binary's bytes (a rebuilt extractor is a new format), the
+/// entry format and the salt. Without a readable binary the version string
+/// stands in, which is still right for released builds.
+fn build_hash(salt: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(&FORMAT.to_le_bytes());
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    if let Some(exe) = std::env::current_exe().ok().and_then(|p| std::fs::read(p).ok()) {
+        h.update(&exe);
+    }
+    h.update(salt);
+    *h.finalize().as_bytes()
+}
+
+fn hex16(bytes: &[u8; 32]) -> String {
+    bytes[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Marks `current` as used now and removes all but the most recently used
+/// other builds' directories. Best effort: a concurrent run may be using
+/// one; it then only loses its cache.
+fn prune_other_builds(builds: &Path, current: &Path) {
+    let _ = std::fs::File::create(current.join(".used"));
+    let Ok(entries) = std::fs::read_dir(builds) else { return };
+    let mut others: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_dir() && p != current)
+        .map(|p| {
+            let used = std::fs::metadata(p.join(".used")).and_then(|m| m.modified()).unwrap_or(std::time::UNIX_EPOCH);
+            (used, p)
+        })
+        .collect();
+    others.sort();
+    let remove = others.len().saturating_sub(KEEP_OTHER_BUILDS);
+    for (_, dir) in others.into_iter().take(remove) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

@@ -1,0 +1,127 @@
+//! Loading one file: its bytes (from the overlay or the disk), the checks
+//! that keep unusable input out (size, NUL bytes), and its facts — from the
+//! facts cache when an entry for these bytes exists, else parsed and
+//! extracted, then stored for the next run.
+
+use crate::cache::{FactsCache, Lookup};
+use crate::extract;
+use crate::ir::FileFacts;
+use crate::overlay::Overlay;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// Why a file was not analysed, or what is odd about it.
+pub enum Loaded {
+    Ok {
+        facts: Box<FileFacts>,
+        note: Option<String>,
+    },
+    Skipped(String),
+}
+
+pub struct Loader<'a> {
+    pub attrs: extract::Attributes,
+    pub max_size: u64,
+    pub overlay: &'a Overlay,
+    pub cache: Option<FactsCache>,
+    pub counts: CacheCounts,
+}
+
+/// What the cache did during a run, for `--stats`.
+#[derive(Default)]
+pub struct CacheCounts {
+    pub hits: AtomicUsize,
+    pub misses: AtomicUsize,
+    /// Entries that were there but bad: each also gets a notice line.
+    pub corrupt: AtomicUsize,
+    pub write_errors: AtomicUsize,
+}
+
+impl CacheCounts {
+    pub fn get(&self) -> (usize, usize, usize, usize) {
+        let g = |a: &AtomicUsize| a.load(Ordering::Relaxed);
+        (g(&self.hits), g(&self.misses), g(&self.corrupt), g(&self.write_errors))
+    }
+}
+
+impl Loader<'_> {
+    /// Returns the file's facts or why it is skipped, and a notice about the
+    /// cache (a corrupt entry), if any.
+    pub fn load(&self, parser: &mut tree_sitter::Parser, path: &Path) -> (Loaded, Option<String>) {
+        match self.overlay.get(path) {
+            Some(Some(bytes)) => return self.load_bytes(parser, bytes),
+            Some(None) => return (Loaded::Skipped("deleted".into()), None),
+            None => {}
+        }
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) => return (Loaded::Skipped(format!("cannot read: {e}")), None),
+        };
+        if !meta.is_file() {
+            return (Loaded::Skipped("not a regular file, skipped".into()), None);
+        }
+        if meta.len() > self.max_size {
+            return (Loaded::Skipped(self.too_big(meta.len())), None);
+        }
+        match std::fs::read(path) {
+            Ok(bytes) => self.load_bytes(parser, &bytes),
+            Err(e) => (Loaded::Skipped(format!("cannot read: {e}")), None),
+        }
+    }
+
+    fn too_big(&self, len: u64) -> String {
+        format!(
+            "{:.1} MiB is over the {} MiB limit (--max-file-size), skipped",
+            len as f64 / 1048576.0,
+            self.max_size / 1048576
+        )
+    }
+
+    fn load_bytes(&self, parser: &mut tree_sitter::Parser, bytes: &[u8]) -> (Loaded, Option<String>) {
+        if bytes.len() as u64 > self.max_size {
+            return (Loaded::Skipped(self.too_big(bytes.len() as u64)), None);
+        }
+        if bytes.is_empty() {
+            let note = Some("empty file, nothing to check".into());
+            return (Loaded::Ok { facts: Box::default(), note }, None);
+        }
+        if bytes.iter().take(8192).any(|&b| b == 0) {
+            return (Loaded::Skipped("binary file (NUL bytes), skipped".into()), None);
+        }
+        let note = std::str::from_utf8(bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
+        let (facts, notice) = self.facts(parser, bytes);
+        (Loaded::Ok { facts, note }, notice)
+    }
+
+    fn facts(&self, parser: &mut tree_sitter::Parser, bytes: &[u8]) -> (Box<FileFacts>, Option<String>) {
+        let Some(cache) = &self.cache else {
+            return (Box::new(extract::extract_file(bytes, parser, &self.attrs)), None);
+        };
+        let key = cache.key(bytes);
+        let notice = match cache.load(&key) {
+            Lookup::Hit(facts) => {
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                return (facts, None);
+            }
+            Lookup::Miss => None,
+            Lookup::Corrupt(why) => {
+                self.counts.corrupt.fetch_add(1, Ordering::Relaxed);
+                Some(why)
+            }
+        };
+        self.counts.misses.fetch_add(1, Ordering::Relaxed);
+        let facts = extract::extract_file(bytes, parser, &self.attrs);
+        if cache.store(&key, &facts).is_err() {
+            self.counts.write_errors.fetch_add(1, Ordering::Relaxed);
+        }
+        (Box::new(facts), notice)
+    }
+}
+
+pub fn new_parser() -> tree_sitter::Parser {
+    let mut parser = tree_sitter::Parser::new();
+    // The grammar is compiled in; failing to load it is a build defect, and
+    // then every file reports that it could not be parsed.
+    let _ = parser.set_language(&tree_sitter_c::LANGUAGE.into());
+    parser
+}
