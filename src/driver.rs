@@ -2,12 +2,12 @@
 //! index → analyse → check → sorted findings. Output is the caller's job.
 
 use crate::analysis;
+use crate::cache::FactsCache;
 use crate::checks;
 use crate::discover;
-use crate::cache::FactsCache;
-use crate::load::{new_parser, Loaded, Loader};
 use crate::finding::{Finding, Severity};
 use crate::index::{ProgramBuilder, SourceFile};
+use crate::load::{new_parser, Loaded, Loader};
 use crate::model::Model;
 use crate::overlay::Overlay;
 use rayon::prelude::*;
@@ -137,9 +137,9 @@ pub fn run(model: &Model, opts: &Options) -> Report {
                     }
                     let is_header = path.extension().is_some_and(|e| e == "h");
                     let arch = crate::index::arch_of_path(&display);
-                    let line_starts = std::mem::take(&mut facts.line_starts);
+                    let lines = crate::lines::LineIndex::new(&std::mem::take(&mut facts.line_starts));
                     let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
-                    let file = SourceFile { path, display, is_context, is_header, line_starts, arch, fallback };
+                    let file = SourceFile { path, display, is_context, is_header, lines, arch, fallback };
                     builder.add(file, *facts);
                 }
                 Loaded::Skipped(why) => {

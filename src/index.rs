@@ -33,7 +33,7 @@ pub struct SourceFile {
     /// Read only for what its functions and types tell; never reported on.
     pub is_context: bool,
     pub is_header: bool,
-    pub line_starts: Vec<u32>,
+    pub lines: crate::lines::LineIndex,
     /// `x86` for `arch/x86/...`: calls never resolve into another architecture.
     pub arch: Option<String>,
     /// Its definitions are used only where no other definition exists.
@@ -42,9 +42,7 @@ pub struct SourceFile {
 
 impl SourceFile {
     pub fn line_col(&self, offset: u32) -> (u32, u32) {
-        let line = self.line_starts.partition_point(|&s| s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
-        (line as u32, offset.saturating_sub(start) + 1)
+        self.lines.line_col(offset)
     }
 }
 
@@ -636,10 +634,7 @@ impl<'m> ProgramBuilder<'m> {
                     let Event::Call(call) = event else { continue };
                     let crate::ir::Callee::Named(callee) = call.callee else { continue };
                     let name = names.resolve(callee);
-                    if matches!(
-                        model.primitive(name),
-                        Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))
-                    ) {
+                    if matches!(model.primitive(name), Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))) {
                         prog.model_calls.push((id, call.clone()));
                     }
                 }

@@ -12,10 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// Why a file was not analysed, or what is odd about it.
 pub enum Loaded {
-    Ok {
-        facts: Box<FileFacts>,
-        note: Option<String>,
-    },
+    Ok { facts: Box<FileFacts>, note: Option<String> },
     Skipped(String),
 }
 

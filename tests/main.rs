@@ -1,5 +1,6 @@
 //! All integration tests, compiled into one binary.
 
+mod cache;
 mod cli;
 mod fixtures;
 mod overlay;

@@ -122,7 +122,7 @@ impl ReportView<'_> {
 
     /// Lines of the checked files (a tree run's "lines checked").
     pub fn lines_checked(&self) -> usize {
-        self.files.iter().filter(|f| !f.is_context).map(|f| f.line_starts.len()).sum()
+        self.files.iter().filter(|f| !f.is_context).map(|f| f.lines.len()).sum()
     }
 }
 

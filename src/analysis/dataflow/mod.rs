@@ -9,8 +9,8 @@ use super::summary::{
 };
 use super::witness::{Chain, Hop};
 use crate::index::{FuncDef, FuncId, Program, Target};
-use crate::ir::{Block, 
-    AnnotationKind, Arg, Base, BlockId, Call, Callee, Cond, Event, LockRef, RetVal, Span, Sym, Terminator,
+use crate::ir::{
+    AnnotationKind, Arg, Base, Block, BlockId, Call, Callee, Cond, Event, LockRef, RetVal, Span, Sym, Terminator,
 };
 use crate::model::{LockPrim, Model, Primitive};
 use smallvec::SmallVec;

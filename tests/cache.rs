@@ -1,0 +1,152 @@
+//! The facts cache as users meet it: a warm run reads every file's facts
+//! from it and reports the same findings; a corrupt or truncated entry is
+//! named once, ignored and rebuilt; another build of lockpath never reads
+//! this build's entries; two runs filling one cache at once both succeed.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const LOCKPATH: &str = env!("CARGO_BIN_EXE_lockpath");
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+fn check(bin: &Path, cache: &Path) -> Command {
+    let mut cmd = Command::new(bin);
+    cmd.args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
+        .arg(cache)
+        .arg(fixtures())
+        .env_remove("NO_COLOR");
+    cmd
+}
+
+fn run(bin: &Path, cache: &Path) -> Output {
+    check(bin, cache).output().expect("lockpath runs")
+}
+
+/// (hits, misses, corrupt) from the `--stats` cache line.
+fn cache_counts(out: &Output) -> (usize, usize, usize) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find(|l| l.starts_with("lockpath: stats: cache ")).unwrap_or_else(|| panic!("{stderr}"));
+    let nums: Vec<usize> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    (nums[0], nums[1], nums[2])
+}
+
+fn entries(cache: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "facts") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn assert_ran(out: &Output) {
+    assert_eq!(out.status.code(), Some(1), "findings expected; stderr:\n{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn warm_run_reads_every_file_from_the_cache() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let (hits, misses, corrupt) = cache_counts(&cold);
+    assert!(misses > 100 && corrupt == 0, "cold: {hits} hits, {misses} misses");
+    let warm = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&warm), (hits + misses, 0, 0));
+    assert_eq!(cold.stdout, warm.stdout, "the warm run reports what the cold one did");
+}
+
+#[test]
+fn corrupt_and_truncated_entries_are_named_and_rebuilt() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let files = entries(cache.path());
+    assert!(files.len() > 100, "{} entries", files.len());
+    let (flipped, truncated) = (&files[3], &files[7]);
+    let mut bytes = std::fs::read(flipped).expect("read entry");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    std::fs::write(flipped, bytes).expect("write entry");
+    std::fs::write(truncated, b"LPFACTS").expect("truncate entry");
+
+    let again = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&again);
+    assert_eq!(again.stdout, cold.stdout, "a corrupt entry changes nothing in the report");
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    for bad in [flipped, truncated] {
+        let name = bad.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(name)).collect();
+        assert_eq!(lines.len(), 1, "one notice naming {name}:\n{stderr}");
+        assert!(lines[0].contains("corrupt cache entry ignored and rebuilt"), "{}", lines[0]);
+    }
+    assert_eq!(cache_counts(&again).2, 2);
+    // Rebuilt: the next run is all hits.
+    let healed = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&healed).1, 0, "{}", String::from_utf8_lossy(&healed.stderr));
+    assert_eq!(cache_counts(&healed).2, 0);
+}
+
+#[test]
+fn another_build_never_reads_this_builds_entries() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    // Another build: the same program with one more byte at the end of the
+    // file (trailing bytes do not change how an ELF file runs).
+    let bin_dir = tempfile::tempdir().expect("tempdir");
+    let other = bin_dir.path().join("lockpath-other");
+    let mut bytes = std::fs::read(LOCKPATH).expect("read binary");
+    bytes.push(0);
+    std::fs::write(&other, bytes).expect("write binary");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let by_other = run(&other, cache.path());
+    assert_ran(&by_other);
+    let (hits, misses, _) = cache_counts(&by_other);
+    assert!(hits <= 2 && misses > 100, "the other build must parse afresh: {hits} hits, {misses} misses");
+    assert_eq!(by_other.stdout, cold.stdout);
+    // Both builds keep their entries: the first is warm still.
+    let back = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&back).1, 0);
+}
+
+#[test]
+fn two_runs_filling_one_cache_at_once_both_succeed() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let a = check(Path::new(LOCKPATH), cache.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let b = check(Path::new(LOCKPATH), cache.path())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let (a, b) = (a.wait_with_output().expect("wait"), b.wait_with_output().expect("wait"));
+    assert_ran(&a);
+    assert_ran(&b);
+    assert_eq!(a.stdout, b.stdout);
+    for out in [&a, &b] {
+        let (_, _, corrupt) = cache_counts(out);
+        assert_eq!(corrupt, 0, "a reader never sees a half-written entry");
+    }
+    let after = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&after).1, 0, "every entry is whole");
+    assert_eq!(cache_counts(&after).2, 0);
+    assert_eq!(after.stdout, a.stdout);
+}
