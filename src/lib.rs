@@ -11,6 +11,7 @@ pub mod extract;
 pub mod finding;
 pub mod index;
 pub mod ir;
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod overlay;

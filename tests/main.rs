@@ -2,6 +2,7 @@
 
 mod cli;
 mod fixtures;
+mod lsp;
 mod overlay;
 mod real_kernel;
 mod render;
