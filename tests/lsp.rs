@@ -4,12 +4,11 @@
 //! stand-in kernel tree). Every wait has a deadline, so a hung server fails
 //! its test instead of hanging the run.
 
+mod client;
+
+use client::{file_uri, is_publish, Client};
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 const LOCKPATH: &str = env!("CARGO_BIN_EXE_lockpath");
@@ -40,7 +39,7 @@ const SEED_HOPS: &[(&str, u64, &str)] = &[
 #[test]
 fn lsp_seed_fault_is_a_diagnostic_with_every_hop_and_an_edit_removes_it() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     let oom = ws.uri("mm/oom_kill.c");
     lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
     let diags = lsp.diagnostics_for(&oom, |d| !d.is_empty());
@@ -81,7 +80,7 @@ fn lsp_seed_fault_is_a_diagnostic_with_every_hop_and_an_edit_removes_it() {
 #[test]
 fn lsp_an_edit_in_the_callee_updates_the_callers_file() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     let core = ws.uri("kernel/futex/core.c");
     let oom = ws.uri("mm/oom_kill.c");
     let text = ws.read("kernel/futex/core.c");
@@ -100,7 +99,7 @@ fn lsp_an_edit_in_the_callee_updates_the_callers_file() {
 #[test]
 fn lsp_hover_and_explain_code_action_on_the_finding() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     let oom = ws.uri("mm/oom_kill.c");
     lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
     let diags = lsp.diagnostics_for(&oom, |d| !d.is_empty());
@@ -130,7 +129,7 @@ fn lsp_hover_and_explain_code_action_on_the_finding() {
 #[test]
 fn lsp_malformed_input_and_unknown_methods_leave_it_answering() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     lsp.send_raw(b"Content-Length: 9\r\n\r\n{not json");
     lsp.send_raw(b"Content-Length: 8\r\n\r\n{\"a\": 1}");
     lsp.send_raw(b"this is no header\r\n\r\n");
@@ -160,7 +159,7 @@ fn lsp_malformed_input_and_unknown_methods_leave_it_answering() {
 #[test]
 fn lsp_files_outside_the_root_and_a_file_deleted_while_open() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     let outside_dir = tempfile::tempdir().expect("tempdir");
     let outside = outside_dir.path().join("elsewhere.c");
     std::fs::write(&outside, ws.read("mm/oom_kill.c")).expect("write");
@@ -190,7 +189,7 @@ fn lsp_files_outside_the_root_and_a_file_deleted_while_open() {
 #[test]
 fn lsp_an_edit_storm_is_coalesced_and_answered() {
     let ws = Workspace::new();
-    let mut lsp = Client::start(&ws, json!({"debounceMs": 100}));
+    let mut lsp = start(&ws, json!({"debounceMs": 100}));
     let oom = ws.uri("mm/oom_kill.c");
     let text = ws.read("mm/oom_kill.c");
     lsp.open(&oom, &text, 1);
@@ -226,7 +225,7 @@ fn lsp_positions_are_utf16_unless_utf8_is_agreed() {
     // moves 13 bytes, 10 UTF-16 units.
     let text = ws.read("mm/oom_kill.c").replace("\tif (!try_futex", "\t/* é𝄞 */ if (!try_futex");
     for (encodings, character) in [(json!(["utf-16"]), 6 + 10), (json!(["utf-8", "utf-16"]), 6 + 13)] {
-        let mut lsp = Client::start_with(&ws, json!({}), json!({"general": {"positionEncodings": encodings}}));
+        let mut lsp = start_with(&ws, json!({}), json!({"general": {"positionEncodings": encodings}}));
         let oom = ws.uri("mm/oom_kill.c");
         lsp.open(&oom, &text, 1);
         let diags = lsp.diagnostics_for(&oom, |d| !d.is_empty());
@@ -238,21 +237,35 @@ fn lsp_positions_are_utf16_unless_utf8_is_agreed() {
 #[test]
 fn lsp_ends_cleanly_when_stdin_closes_and_refuses_work_before_initialize() {
     let ws = Workspace::new();
-    let mut lsp = Client::spawn(&ws);
+    let mut lsp = spawn(&ws);
     let early = lsp.request("textDocument/hover", json!({}));
     assert_eq!(early["error"]["code"], -32002, "{early}");
-    lsp.initialize(&ws, json!({}), json!({}));
+    lsp.initialize(ws.dir.path(), json!({}), json!({}));
     lsp.close_stdin();
     assert_eq!(lsp.wait_exit().code(), Some(0), "{}", lsp.stderr());
 
-    let mut lsp = Client::start(&ws, json!({}));
+    let mut lsp = start(&ws, json!({}));
     lsp.notify("exit", Value::Null);
     assert_eq!(lsp.wait_exit().code(), Some(1), "exit without shutdown");
 }
 
 // ---------------------------------------------------------------------------
-// The client
+// Helpers
 // ---------------------------------------------------------------------------
+
+fn spawn(ws: &Workspace) -> Client {
+    Client::spawn(LOCKPATH, &[("XDG_CACHE_HOME", ws.cache.path())], WAIT)
+}
+
+fn start(ws: &Workspace, options: Value) -> Client {
+    start_with(ws, options, json!({}))
+}
+
+fn start_with(ws: &Workspace, options: Value, extra_caps: Value) -> Client {
+    let mut client = spawn(ws);
+    client.initialize(ws.dir.path(), options, extra_caps);
+    client
+}
 
 /// A copy of the seed tree, and a cache directory for the check docs.
 struct Workspace {
@@ -278,226 +291,6 @@ impl Workspace {
     fn read(&self, rel: &str) -> String {
         std::fs::read_to_string(self.path(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
     }
-}
-
-struct Client {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    messages: mpsc::Receiver<Value>,
-    /// Every message the server sent, in order.
-    seen: Vec<Value>,
-    /// Messages not yet consumed by a wait.
-    unread: Vec<Value>,
-    stderr: Arc<Mutex<String>>,
-    next_id: i64,
-}
-
-impl Client {
-    fn spawn(ws: &Workspace) -> Client {
-        let mut child = Command::new(LOCKPATH)
-            .arg("lsp")
-            .env("XDG_CACHE_HOME", ws.cache.path())
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("lockpath lsp starts");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, messages) = mpsc::channel();
-        std::thread::spawn(move || read_messages(BufReader::new(stdout), &tx));
-        let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr");
-        let sink = Arc::clone(&stderr);
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if let Ok(mut s) = sink.lock() {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
-                }
-            }
-        });
-        let stdin = child.stdin.take();
-        Client { child, stdin, messages, seen: Vec::new(), unread: Vec::new(), stderr, next_id: 0 }
-    }
-
-    fn start(ws: &Workspace, options: Value) -> Client {
-        Client::start_with(ws, options, json!({}))
-    }
-
-    /// Spawns and initialises, with the client capabilities editors
-    /// commonly send plus `extra_caps`.
-    fn start_with(ws: &Workspace, options: Value, extra_caps: Value) -> Client {
-        let mut client = Client::spawn(ws);
-        client.initialize(ws, options, extra_caps);
-        client
-    }
-
-    fn initialize(&mut self, ws: &Workspace, options: Value, extra_caps: Value) {
-        let mut caps = json!({
-            "textDocument": {"publishDiagnostics": {"relatedInformation": true}},
-            "window": {"workDoneProgress": true, "showDocument": {"support": true}},
-        });
-        if let (Some(caps), Some(extra)) = (caps.as_object_mut(), extra_caps.as_object()) {
-            caps.extend(extra.clone());
-        }
-        let params = json!({
-            "processId": null,
-            "rootUri": file_uri(ws.dir.path()),
-            "capabilities": caps,
-            "initializationOptions": options,
-        });
-        let init = self.request("initialize", params);
-        assert!(init["result"]["capabilities"]["textDocumentSync"].is_object(), "{init:#?}");
-        self.notify("initialized", json!({}));
-    }
-
-    fn send(&mut self, msg: &Value) {
-        let body = msg.to_string();
-        self.send_raw(format!("Content-Length: {}\r\n\r\n{body}", body.len()).as_bytes());
-    }
-
-    fn send_raw(&mut self, bytes: &[u8]) {
-        let stdin = self.stdin.as_mut().expect("stdin is open");
-        stdin.write_all(bytes).and_then(|()| stdin.flush()).expect("the server reads its input");
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// Sends a request and waits for its response (result or error).
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        self.wait_for(|m| m["id"] == id && m.get("method").is_none())
-    }
-
-    fn open(&mut self, uri: &str, text: &str, version: i64) {
-        let doc = json!({"uri": uri, "languageId": "c", "version": version, "text": text});
-        self.notify("textDocument/didOpen", json!({"textDocument": doc}));
-    }
-
-    fn change(&mut self, uri: &str, version: i64, changes: Vec<Value>) {
-        let params = json!({"textDocument": {"uri": uri, "version": version}, "contentChanges": changes});
-        self.notify("textDocument/didChange", params);
-    }
-
-    fn close(&mut self, uri: &str) {
-        self.notify("textDocument/didClose", json!({"textDocument": {"uri": uri}}));
-    }
-
-    /// The next published diagnostics for `uri` that satisfy `want`.
-    fn diagnostics_for(&mut self, uri: &str, want: impl Fn(&[Value]) -> bool) -> Vec<Value> {
-        let msg =
-            self.wait_for(|m| is_publish(m, uri) && m["params"]["diagnostics"].as_array().is_some_and(|d| want(d)));
-        msg["params"]["diagnostics"].as_array().cloned().unwrap_or_default()
-    }
-
-    /// The first message, unread or still to come, that satisfies `want`;
-    /// answers the server's own requests (progress tokens, showDocument)
-    /// on the way. Panics after `WAIT`.
-    fn wait_for(&mut self, want: impl Fn(&Value) -> bool) -> Value {
-        if let Some(at) = self.unread.iter().position(&want) {
-            return self.unread.remove(at);
-        }
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            let msg = match self.messages.recv_timeout(left) {
-                Ok(msg) => msg,
-                Err(e) => panic!("no expected message within {WAIT:?} ({e}); stderr:\n{}", self.stderr()),
-            };
-            self.seen.push(msg.clone());
-            if msg.get("method").is_some() && msg.get("id").is_some() {
-                let id = msg["id"].clone();
-                self.send(&json!({"jsonrpc": "2.0", "id": id, "result": null}));
-            }
-            if want(&msg) {
-                return msg;
-            }
-            self.unread.push(msg);
-        }
-    }
-
-    fn shutdown_and_exit(mut self) -> ExitStatus {
-        let resp = self.request("shutdown", Value::Null);
-        assert_eq!(resp["result"], Value::Null, "{resp}");
-        self.notify("exit", Value::Null);
-        self.wait_exit()
-    }
-
-    fn close_stdin(&mut self) {
-        self.stdin = None;
-    }
-
-    fn wait_exit(&mut self) -> ExitStatus {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                let stderr = self.stderr();
-                assert!(!stderr.contains("panicked"), "the server panicked:\n{stderr}");
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the server did not exit within {WAIT:?}; stderr:\n{}", self.stderr());
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn read_messages(mut out: impl BufRead, tx: &mpsc::Sender<Value>) {
-    loop {
-        let mut length = None;
-        loop {
-            let mut line = String::new();
-            match out.read_line(&mut line) {
-                Ok(0) | Err(_) => return,
-                Ok(_) => {}
-            }
-            let line = line.trim_end();
-            if line.is_empty() {
-                break;
-            }
-            if let Some(n) = line.strip_prefix("Content-Length: ") {
-                length = n.parse::<usize>().ok();
-            }
-        }
-        let Some(length) = length else { return };
-        let mut body = vec![0; length];
-        if out.read_exact(&mut body).is_err() {
-            return;
-        }
-        let Ok(msg) = serde_json::from_slice::<Value>(&body) else { return };
-        if tx.send(msg).is_err() {
-            return;
-        }
-    }
-}
-
-fn is_publish(m: &Value, uri: &str) -> bool {
-    m["method"] == "textDocument/publishDiagnostics" && m["params"]["uri"] == uri
-}
-
-fn file_uri(path: &Path) -> String {
-    let real = path
-        .parent()
-        .and_then(|d| d.canonicalize().ok())
-        .map_or(path.to_path_buf(), |d| d.join(path.file_name().unwrap_or_default()));
-    format!("file://{}", real.display())
 }
 
 fn url_path(href: &str) -> Option<PathBuf> {

@@ -290,16 +290,21 @@ impl Server {
             log(&format!("{}: outside the workspace, not analysed", path.display()));
         }
         let same_as_disk = std::fs::read(&path).is_ok_and(|disk| disk == doc.text.as_bytes());
-        self.docs.open(path.clone(), Document { uri: doc.uri, text: doc.text, version: doc.version });
+        let version = doc.version;
+        self.docs.open(path.clone(), Document { uri: doc.uri, text: doc.text, version });
         if !inside {
             return;
         }
-        // A file the last run read as it is now needs no new run.
-        let covered = self.latest.as_ref().is_some_and(|last| last.paths.iter().any(|p| path.starts_with(p)));
-        if covered && same_as_disk {
+        // A file the last run (or the one running) reads as it is now
+        // needs no new run: on a big tree, opening a file costs nothing.
+        let covers = |paths: &[PathBuf]| paths.iter().any(|p| path.starts_with(p));
+        let last_covers = self.latest.as_ref().is_some_and(|last| covers(&last.paths));
+        let running_covers = self.running.as_ref().is_some_and(|run| covers(&run.paths));
+        if same_as_disk && last_covers {
             let diags = self.latest.as_ref().and_then(|last| last.diagnostics.get(&path)).cloned().unwrap_or_default();
-            self.publish(&path, diags, None);
-        } else {
+            self.publish(&path, diags, Some(version));
+        }
+        if !same_as_disk || !(last_covers || running_covers) {
             self.schedule(Duration::ZERO);
         }
     }
@@ -415,10 +420,16 @@ impl Server {
         candidates.dedup();
         for path in candidates {
             // An open document edited since the snapshot waits for the run
-            // that reads its current text (one is scheduled).
-            let version = versions.get(&path).copied();
-            if self.docs.get(&path).is_some_and(|doc| version != Some(doc.version)) {
-                continue;
+            // that reads its current text (one is scheduled); one opened
+            // during the run counts if it is what the run read from disk.
+            let mut version = versions.get(&path).copied();
+            if let Some(doc) = self.docs.get(&path) {
+                if version.is_none() && std::fs::read(&path).is_ok_and(|disk| disk == doc.text.as_bytes()) {
+                    version = Some(doc.version);
+                }
+                if version != Some(doc.version) {
+                    continue;
+                }
             }
             let diags = new.get(&path).cloned().unwrap_or_default();
             self.publish(&path, diags, version);
