@@ -235,6 +235,38 @@ fn lsp_positions_are_utf16_unless_utf8_is_agreed() {
 }
 
 #[test]
+fn lsp_paths_limit_the_analysis_and_open_files_join_it() {
+    let ws = Workspace::new();
+    let mut lsp = start(&ws, json!({"paths": ["mm"]}));
+    let oom = ws.uri("mm/oom_kill.c");
+    lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
+    // Without kernel/futex/ analysed, nothing is known to fault.
+    lsp.diagnostics_for(&oom, |d| d.is_empty());
+    // Opening a file below the root adds it to the analysis.
+    let core = ws.uri("kernel/futex/core.c");
+    lsp.open(&core, &ws.read("kernel/futex/core.c"), 1);
+    let diags = lsp.diagnostics_for(&oom, |d| !d.is_empty());
+    assert_eq!(diags[0]["code"], "fault-under-lock", "{diags:#?}");
+    assert_eq!(lsp.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
+fn lsp_the_path_is_in_the_message_for_clients_without_related_information() {
+    let ws = Workspace::new();
+    let caps = json!({"textDocument": {"publishDiagnostics": {"relatedInformation": false}}});
+    let mut lsp = start_with(&ws, json!({}), caps);
+    let oom = ws.uri("mm/oom_kill.c");
+    lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
+    let diags = lsp.diagnostics_for(&oom, |d| !d.is_empty());
+    let message = diags[0]["message"].as_str().unwrap_or_default();
+    assert!(diags[0].get("relatedInformation").is_none_or(Value::is_null), "{diags:#?}");
+    for (file, line, function) in SEED_HOPS {
+        assert!(message.contains(&format!("\n  {function} ({file}:{})", line + 1)), "{message}");
+    }
+    assert_eq!(lsp.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn lsp_ends_cleanly_when_stdin_closes_and_refuses_work_before_initialize() {
     let ws = Workspace::new();
     let mut lsp = spawn(&ws);

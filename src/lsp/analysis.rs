@@ -32,9 +32,11 @@ pub(crate) struct Job {
 #[derive(Clone)]
 pub(crate) struct Style {
     pub encoding: Encoding,
-    /// The client shows `relatedInformation`; otherwise the path goes into
-    /// the message.
+    /// The client takes `relatedInformation`.
     pub related_information: bool,
+    /// The path also goes into the message (clients that take related
+    /// information but do not show it, or when asked to).
+    pub path_in_message: bool,
     /// Where each check's documentation is, by check id.
     pub docs: Arc<BTreeMap<&'static str, Url>>,
 }
@@ -52,8 +54,8 @@ pub(crate) struct Analysed {
 
 /// The paths a run analyses: the same set `lockpath check <root>` would be
 /// given — each workspace root, or its configured sub-directories — plus
-/// open documents below a root that those do not cover. With no root, the
-/// open documents alone. Files outside every root are not analysed.
+/// open C files below a root that those do not cover. With no root, the
+/// open C files alone. Files outside every root are not analysed.
 pub(crate) fn analysed_paths<'a>(
     roots: &[PathBuf],
     subdirs: &[PathBuf],
@@ -64,7 +66,10 @@ pub(crate) fn analysed_paths<'a>(
     } else {
         roots.iter().flat_map(|root| subdirs.iter().map(move |sub| Overlay::key(&root.join(sub)))).collect()
     };
-    for doc in open {
+    // A file named on the command line is read whatever its extension; an
+    // open Makefile is not C.
+    let is_c = |p: &Path| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"));
+    for doc in open.filter(|d| is_c(d)) {
         let inside_root = roots.is_empty() || roots.iter().any(|r| doc.starts_with(r));
         if inside_root && !paths.iter().any(|p| doc.starts_with(p)) {
             paths.push(doc.to_path_buf());
@@ -116,7 +121,7 @@ fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
         message.push('\n');
         message.push_str(&f.label);
     }
-    if !style.related_information && !f.trace.is_empty() {
+    if style.path_in_message && !f.trace.is_empty() {
         message.push_str("\npath:");
         for hop in &f.trace {
             let (name, line) = texts.display_line(hop.file, hop.span);

@@ -74,12 +74,18 @@ fn hover_text(d: &Diagnostic, roots: &[PathBuf]) -> String {
         Some(NumberOrString::String(id)) => id.as_str(),
         _ => "lockpath",
     };
+    let related = d.related_information.as_ref().filter(|r| !r.is_empty());
     let mut lines = d.message.lines();
     let mut out = format!("**{check}**: {}\n", lines.next().unwrap_or_default());
+    let mut in_path = false;
     for line in lines {
-        out.push_str(&format!("\n{line}\n"));
+        // The path written into the message is listed below, with links.
+        in_path = (in_path || line == "path:") && !line.starts_with("note: ") && !line.starts_with("help: ");
+        if !(in_path && related.is_some()) {
+            out.push_str(&format!("\n{line}\n"));
+        }
     }
-    if let Some(related) = d.related_information.as_ref().filter(|r| !r.is_empty()) {
+    if let Some(related) = related {
         out.push_str("\npath:\n");
         for (i, hop) in related.iter().enumerate() {
             let file = hop.location.uri.to_file_path().ok();

@@ -16,6 +16,7 @@ mod explain;
 mod features;
 mod progress;
 mod transport;
+mod worker;
 
 use analysis::{Analysed, Job, Style};
 use convert::{path_to_uri, uri_to_path, Encoding};
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use transport::{Incoming, Outgoing, Stdio};
+use worker::Worker;
 
 /// Exit statuses: `exit` after `shutdown`, or stdin closing, is clean;
 /// `exit` without `shutdown` is 1, as LSP asks.
@@ -47,8 +49,8 @@ pub fn run() -> std::io::Result<u8> {
 
 /// `initializationOptions`, all optional:
 /// `{"paths": ["mm", "kernel"], "treeContext": true, "debounceMs": 300,
-///   "models": ["/path/my.model"], "jobs": 2}`.
-#[derive(serde::Deserialize, Clone)]
+///   "models": ["/path/my.model"], "jobs": 2, "pathInMessage": false}`.
+#[derive(serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 struct Settings {
     /// Sub-directories of the root to analyse (default: all of it).
@@ -57,11 +59,20 @@ struct Settings {
     debounce_ms: u64,
     models: Vec<PathBuf>,
     jobs: Option<usize>,
+    /// Write the witness path into each message too.
+    path_in_message: bool,
 }
 
 impl Default for Settings {
     fn default() -> Settings {
-        Settings { paths: Vec::new(), tree_context: true, debounce_ms: 300, models: Vec::new(), jobs: None }
+        Settings {
+            paths: Vec::new(),
+            tree_context: true,
+            debounce_ms: 300,
+            models: Vec::new(),
+            jobs: None,
+            path_in_message: false,
+        }
     }
 }
 
@@ -119,7 +130,12 @@ impl Server {
             phase: Phase::Uninitialised,
             roots: Vec::new(),
             settings: Settings::default(),
-            style: Style { encoding: Encoding::Utf16, related_information: false, docs: Arc::default() },
+            style: Style {
+                encoding: Encoding::Utf16,
+                related_information: false,
+                path_in_message: true,
+                docs: Arc::default(),
+            },
             show_document: false,
             docs: Documents::default(),
             worker,
@@ -262,12 +278,14 @@ impl Server {
         if let Some(error) = error {
             log(&error);
         }
+        let related_information = flag("/capabilities/textDocument/publishDiagnostics/relatedInformation");
         self.style = Style {
             encoding,
-            related_information: flag("/capabilities/textDocument/publishDiagnostics/relatedInformation"),
+            related_information,
+            path_in_message: !related_information || self.settings.path_in_message,
             docs: Arc::new(docs),
         };
-        if let Err(e) = self.worker.configure(&self.settings) {
+        if let Err(e) = self.worker.configure(self.settings.models.clone(), self.settings.jobs) {
             log(&e);
             self.show_message(lsp_types::MessageType::WARNING, e);
         }
@@ -490,58 +508,4 @@ fn json(value: impl serde::Serialize) -> Value {
 
 fn log(message: &str) {
     eprintln!("lockpath lsp: {message}");
-}
-
-/// The analysis thread: one job at a time, in its own rayon pool, with a
-/// panic in the analysis reported instead of ending the server.
-struct Worker {
-    jobs: Sender<Job>,
-    done: Receiver<Result<Analysed, String>>,
-    config: Sender<Settings>,
-}
-
-impl Worker {
-    fn start() -> std::io::Result<Worker> {
-        let (jobs, job_rx) = crossbeam_channel::unbounded::<Job>();
-        let (done_tx, done) = crossbeam_channel::unbounded();
-        let (config, config_rx) = crossbeam_channel::bounded::<Settings>(1);
-        std::thread::Builder::new().name("lockpath-analysis".into()).spawn(move || {
-            // The settings come with `initialize`, before the first job.
-            let Ok(settings) = config_rx.recv() else { return };
-            let (model, pool) = match worker_setup(&settings) {
-                Ok(set) => set,
-                Err(why) => {
-                    for _ in job_rx {
-                        let _ = done_tx.send(Err(why.clone()));
-                    }
-                    return;
-                }
-            };
-            for job in job_rx {
-                let run = std::panic::AssertUnwindSafe(|| pool.install(|| analysis::reanalyse(&model, &job)));
-                let result = std::panic::catch_unwind(run).map_err(|panic| {
-                    let what = panic.downcast_ref::<&str>().map(|s| s.to_string());
-                    what.or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into())
-                });
-                if done_tx.send(result).is_err() {
-                    return;
-                }
-            }
-        })?;
-        Ok(Worker { jobs, done, config })
-    }
-
-    fn configure(&self, settings: &Settings) -> Result<(), String> {
-        self.config.send(settings.clone()).map_err(|_| "the analysis worker is gone".to_string())
-    }
-}
-
-fn worker_setup(settings: &Settings) -> Result<(crate::model::Model, rayon::ThreadPool), String> {
-    let model = crate::model::Model::load(&settings.models).map_err(|e| format!("cannot load the lock model: {e}"))?;
-    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20).thread_name(|i| format!("lockpath-{i}"));
-    if let Some(jobs) = settings.jobs {
-        pool = pool.num_threads(jobs.max(1));
-    }
-    let pool = pool.build().map_err(|e| format!("cannot start worker threads: {e}"))?;
-    Ok((model, pool))
 }
