@@ -5,6 +5,7 @@
 #
 #   ci/nvim-lsp.sh                  # the seed tree (a copy in a temp dir)
 #   ci/nvim-lsp.sh ROOT FILE        # any tree, FILE relative to ROOT
+#   CLANGD=clangd ci/nvim-lsp.sh     # clangd attached beside it
 #
 # Installs neovim with apt-get when it is missing; exit status is the
 # script's (0: the diagnostic arrived and the edit cleared it).
@@ -29,5 +30,5 @@ else
     file="mm/oom_kill.c"
 fi
 
-LOCKPATH="$here/${CARGO_TARGET_DIR:-target}/release/lockpath" ROOT="$root" FILE="$file" \
+LOCKPATH="$here/${CARGO_TARGET_DIR:-target}/release/lockpath" ROOT="$root" FILE="$file" CLANGD="${CLANGD:-}" \
     timeout 600 nvim --headless --clean -c "luafile $here/ci/nvim-lsp.lua"
