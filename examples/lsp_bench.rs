@@ -89,6 +89,7 @@ fn main() -> ExitCode {
     let mut lsp = Client::spawn(&args.lockpath, &[("XDG_CACHE_HOME", cache.as_path())], args.timeout);
     let options = if args.paths.is_empty() { json!({}) } else { json!({ "paths": args.paths }) };
 
+    let load_before = load_average();
     let started = Instant::now();
     lsp.initialize(&root, options, json!({}));
     lsp.open(&uri, &text, 1);
@@ -124,10 +125,11 @@ fn main() -> ExitCode {
     println!("| first diagnostics for `{}` ({baseline}) | {:.1} s |", args.file, first_diagnostics.as_secs_f64());
     println!("| edit adding a fault → its diagnostic | {} |", secs(&added));
     println!("| edit removing it → diagnostic gone | {} |", secs(&removed));
-    println!(
-        "\nfirst run: {summary}; server peak RSS {}; exit {status}",
-        peak.map_or("?".into(), |m| format!("{m} MiB"))
-    );
+    let peak = peak.map_or("?".into(), |m| format!("{m} MiB"));
+    let code = status.code().map_or("none".into(), |c| c.to_string());
+    println!("\nfirst run: {summary}; server peak RSS {peak}; exit status {code}");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!("load average (1 min) before / after: {load_before} / {} on {cores} cores", load_average());
     ExitCode::SUCCESS
 }
 
@@ -137,6 +139,12 @@ fn progress_end_message(seen: &[Value]) -> String {
         .and_then(|m| m["params"]["value"]["message"].as_str())
         .unwrap_or("?")
         .to_string()
+}
+
+/// Other work on the machine slows every run alike; say how much there was.
+fn load_average() -> String {
+    let text = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    text.split_whitespace().next().unwrap_or("?").to_string()
 }
 
 fn peak_rss_mib(pid: u32) -> Option<u64> {
