@@ -16,6 +16,7 @@ pub mod index;
 pub mod ir;
 pub mod lines;
 pub mod load;
+pub mod lsp;
 pub mod model;
 pub mod output;
 pub mod overlay;

@@ -35,6 +35,8 @@ enum Command {
         /// The check id, e.g. fault-under-lock; without it, list the checks
         check: Option<String>,
     },
+    /// Run as a language server (LSP over stdin/stdout) for editors
+    Lsp,
     /// Print the lock-event IR extracted from one file (for debugging lockpath)
     #[command(hide = true)]
     DebugIr { file: PathBuf },
@@ -129,6 +131,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Explain { check } => explain(check.as_deref()),
         Command::DebugIr { file } => debug_ir(&file),
+        Command::Lsp => lockpath::lsp::run().context("cannot start the language server"),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -3,6 +3,7 @@
 mod cache;
 mod cli;
 mod fixtures;
+mod lsp;
 mod overlay;
 mod real_kernel;
 mod render;

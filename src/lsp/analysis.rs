@@ -1,0 +1,216 @@
+//! The analysis as the server sees it: which paths to analyse, and one
+//! function, `reanalyse`, from those paths and the open buffers to the
+//! diagnostics of every file. Today that is a whole `driver::run`; when the
+//! driver re-analyses incrementally, the same call gets faster.
+
+use super::convert::{path_to_uri, Encoding, LineIndex};
+use crate::driver;
+use crate::finding::{Finding, Severity};
+use crate::index::SourceFile;
+use crate::ir::Span;
+use crate::model::Model;
+use crate::overlay::Overlay;
+use lsp_types::{
+    CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range, Url,
+};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One analysis to run: what `lockpath check` would be given, plus the
+/// editor's buffers.
+pub(crate) struct Job {
+    pub paths: Vec<PathBuf>,
+    pub tree_context: bool,
+    pub overlay: Overlay,
+    /// How diagnostics are written for this client.
+    pub style: Style,
+}
+
+/// What the client can take, fixed at `initialize`.
+#[derive(Clone)]
+pub(crate) struct Style {
+    pub encoding: Encoding,
+    /// The client takes `relatedInformation`.
+    pub related_information: bool,
+    /// The path also goes into the message (clients that take related
+    /// information but do not show it, or when asked to).
+    pub path_in_message: bool,
+    /// Where each check's documentation is, by check id.
+    pub docs: Arc<BTreeMap<&'static str, Url>>,
+}
+
+/// Every analysed file's diagnostics (files without findings are absent).
+pub(crate) struct Analysed {
+    pub diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>>,
+    pub files: usize,
+    pub functions: usize,
+    pub errors: usize,
+    pub warnings: usize,
+    /// Files skipped or partly understood (one line each in the log).
+    pub problems: Vec<String>,
+}
+
+/// The paths a run analyses: the same set `lockpath check <root>` would be
+/// given — each workspace root, or its configured sub-directories — plus
+/// open C files below a root that those do not cover. With no root, the
+/// open C files alone. Files outside every root are not analysed.
+pub(crate) fn analysed_paths<'a>(
+    roots: &[PathBuf],
+    subdirs: &[PathBuf],
+    open: impl Iterator<Item = &'a Path>,
+) -> Vec<PathBuf> {
+    let mut paths: Vec<PathBuf> = if subdirs.is_empty() {
+        roots.to_vec()
+    } else {
+        roots.iter().flat_map(|root| subdirs.iter().map(move |sub| Overlay::key(&root.join(sub)))).collect()
+    };
+    // A file named on the command line is read whatever its extension; an
+    // open Makefile is not C.
+    let is_c = |p: &Path| matches!(p.extension().and_then(|e| e.to_str()), Some("c" | "h"));
+    for doc in open.filter(|d| is_c(d)) {
+        let inside_root = roots.is_empty() || roots.iter().any(|r| doc.starts_with(r));
+        if inside_root && !paths.iter().any(|p| doc.starts_with(p)) {
+            paths.push(doc.to_path_buf());
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// Whether `path` is one the server analyses when open: below a root, or
+/// anywhere when there is no root.
+pub(crate) fn is_inside(roots: &[PathBuf], path: &Path) -> bool {
+    roots.is_empty() || roots.iter().any(|r| path.starts_with(r))
+}
+
+/// Analyses `job.paths` with the overlay standing in for the disk and turns
+/// the findings into diagnostics.
+pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
+    let opts = driver::Options {
+        paths: job.paths.clone(),
+        tree_context: job.tree_context,
+        max_file_size: 16 << 20,
+        want_order_graph: false,
+        progress: false,
+        overlay: job.overlay.clone(),
+        // Untouched files' facts come from the cache: a re-analysis after an
+        // edit parses only the edited buffers.
+        cache_dir: crate::cache::FactsCache::default_dir().ok(),
+    };
+    let report = driver::run(model, &opts);
+    let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default() };
+    let mut diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+    for finding in &report.findings {
+        let Some(file) = report.files.get(finding.file as usize) else { continue };
+        let diag = diagnostic(finding, &mut texts, &job.style);
+        diagnostics.entry(Overlay::key(&file.path)).or_default().push(diag);
+    }
+    Analysed {
+        diagnostics,
+        files: report.summary.files,
+        functions: report.summary.functions,
+        errors: report.summary.errors,
+        warnings: report.summary.warnings,
+        problems: report.problems,
+    }
+}
+
+fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
+    let mut message = f.message.clone();
+    if !f.label.is_empty() {
+        message.push('\n');
+        message.push_str(&f.label);
+    }
+    if style.path_in_message && !f.trace.is_empty() {
+        message.push_str("\npath:");
+        for hop in &f.trace {
+            let (name, line) = texts.display_line(hop.file, hop.span);
+            message.push_str(&format!("\n  {} ({name}:{line}) {}", hop.function, hop.note));
+        }
+    }
+    for note in &f.notes {
+        message.push_str(&format!("\nnote: {note}"));
+    }
+    if let Some(help) = &f.help {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    let related = style.related_information.then(|| {
+        f.trace
+            .iter()
+            .filter_map(|hop| {
+                let uri = texts.uri(hop.file)?;
+                let range = texts.range(hop.file, hop.span, style.encoding);
+                Some(DiagnosticRelatedInformation {
+                    location: Location { uri, range },
+                    message: format!("{}: {}", hop.function, hop.note),
+                })
+            })
+            .collect()
+    });
+    Diagnostic {
+        range: texts.range(f.file, f.span, style.encoding),
+        severity: Some(match f.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(f.check.to_string())),
+        code_description: style.docs.get(f.check).map(|href| CodeDescription { href: href.clone() }),
+        source: Some("lockpath".into()),
+        message,
+        related_information: related,
+        tags: None,
+        data: None,
+    }
+}
+
+/// The text of each file a finding points into, as the analysis read it
+/// (the buffer when open, else the disk), loaded once per run.
+struct Texts<'a> {
+    overlay: &'a Overlay,
+    files: &'a [SourceFile],
+    cache: FxHashMap<u32, Option<LineIndex<Arc<[u8]>>>>,
+}
+
+impl Texts<'_> {
+    fn index(&mut self, file: u32) -> Option<&LineIndex<Arc<[u8]>>> {
+        let (overlay, files) = (self.overlay, self.files);
+        self.cache
+            .entry(file)
+            .or_insert_with(|| {
+                let path = &files.get(file as usize)?.path;
+                let bytes: Arc<[u8]> = match overlay.get(path) {
+                    Some(bytes) => bytes?.clone(),
+                    None => std::fs::read(path).ok()?.into(),
+                };
+                Some(LineIndex::new(bytes))
+            })
+            .as_ref()
+    }
+
+    fn range(&mut self, file: u32, span: Span, enc: Encoding) -> Range {
+        match self.index(file) {
+            Some(index) => Range {
+                start: index.position(span.start as usize, enc),
+                end: index.position(span.end.max(span.start) as usize, enc),
+            },
+            // The file went away after the analysis read it: lockpath's own
+            // line and byte column are the best there is.
+            None => {
+                let (line, col) = self.files.get(file as usize).map_or((1, 1), |f| f.line_col(span.start));
+                let pos = lsp_types::Position { line: line.saturating_sub(1), character: col.saturating_sub(1) };
+                Range { start: pos, end: pos }
+            }
+        }
+    }
+
+    fn uri(&self, file: u32) -> Option<Url> {
+        path_to_uri(&Overlay::key(&self.files.get(file as usize)?.path))
+    }
+
+    fn display_line(&self, file: u32, span: Span) -> (&str, u32) {
+        self.files.get(file as usize).map_or(("?", 0), |f| (f.display.as_str(), f.line_col(span.start).0))
+    }
+}
