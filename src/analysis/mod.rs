@@ -154,22 +154,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
             }
         }
     }
-    let callback_observations_len = callback_observations.len();
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
-    if std::env::var_os("LOCKPATH_MEMDEBUG").is_some() {
-        use std::mem::size_of;
-        let mut acq = 0; let mut ex = 0; let mut irq = 0; let mut rel = 0; let mut nonempty = 0; let mut spilled = 0;
-        for s in (0..n).map(|i| summaries.get(i)).chain(specialized.values()) {
-            acq += s.acquires.capacity(); ex += s.exit_acquires.capacity() + s.acquires_if_nonzero.capacity() + s.acquires_if_zero.capacity();
-            irq += s.irq_uses.capacity(); rel += s.exit_releases.capacity() + s.may_release_if_nonzero.capacity() + s.may_release_if_zero.capacity() + s.sleep_released_params.capacity();
-            spilled += s.acquires.iter().filter(|a| a.lock.path.spilled()).count();
-            if !s.is_empty() { nonempty += 1; }
-        }
-        eprintln!("memdebug: summaries {} nonempty {} x {} = {} MB; acq {} ({} MB, spilled {}) exitlocks {} ({} MB) irq {} ({} MB) rel {} ({} MB); observations {} cap {} x {} = {} MB; callback obs {}",
-            n + specialized.len(), nonempty, std::mem::size_of::<summary::FunctionSummary>(), nonempty * size_of::<summary::FunctionSummary>() >> 20,
-            acq, acq * size_of::<summary::Acquisition>() >> 20, spilled, ex, ex * size_of::<summary::ExitLock>() >> 20, irq, irq * size_of::<summary::IrqUse>() >> 20,
-            rel, rel * 64 >> 20, observations.len(), observations.capacity(), size_of::<(FuncId, Observation)>(), observations.capacity() * size_of::<(FuncId, Observation)>() >> 20, callback_observations_len);
-    }
     stats.specialised = specialized.len();
     stats.observations = observations.len();
     let entry_points = (0..n)
