@@ -29,7 +29,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Check C files and directories (recursively, .c and .h)
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// Print what a check catches, why it deadlocks, and how to fix it
     Explain {
         /// The check id, e.g. fault-under-lock; without it, list the checks
@@ -128,7 +128,7 @@ enum Color {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Check(args) => check(args),
+        Command::Check(args) => check(*args),
         Command::Explain { check } => explain(check.as_deref()),
         Command::DebugIr { file } => debug_ir(&file),
         Command::Lsp => lockpath::lsp::run().context("cannot start the language server"),
@@ -294,7 +294,7 @@ fn check_series(
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),
         progress: !args.quiet,
-        cache_dir: cache_dir(&args),
+        cache_dir: cache_dir(args),
     };
     let result = match &args.git {
         Some(range) => pool.install(|| series::check_git(model, &opts, filters, &root, range)),
