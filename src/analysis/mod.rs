@@ -57,7 +57,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     for id in 0..n {
         graph.add_node(id as FuncId);
     }
-    let called: Vec<smallvec::SmallVec<[u8; 2]>> = prog.funcs.iter().map(|def| def.calls.called_params.clone()).collect();
+    let called: Vec<smallvec::SmallVec<[u8; 2]>> =
+        prog.funcs.iter().map(|def| def.calls.called_params.clone()).collect();
     for (id, def) in prog.funcs.iter().enumerate() {
         for (at, &sym) in def.calls.callees.iter().enumerate() {
             if def.func.params.iter().any(|p| p.name == sym) {
@@ -157,11 +158,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
     stats.specialised = specialized.len();
     stats.observations = observations.len();
-    let entry_points = (0..n)
-        .filter(|&id| report(id as FuncId))
-        .filter(|&id| !called_by_others[id])
-        .map(|id| id as FuncId)
-        .collect();
+    let entry_points =
+        (0..n).filter(|&id| report(id as FuncId)).filter(|&id| !called_by_others[id]).map(|id| id as FuncId).collect();
     Analysis { observations, entry_points, conditional, classes, summaries, stats }
 }
 
@@ -170,7 +168,8 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
 /// of a callee (`dump_pins(pctldev, NULL, pin)` reaches `if (gname)` one
 /// call down). Computed callees first, over the SCC order.
 fn specialisable_params(prog: &Program, sccs: &[Vec<NodeIndex>]) -> Vec<smallvec::SmallVec<[u8; 2]>> {
-    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> = prog.funcs.iter().map(|def| def.calls.branch_params.clone()).collect();
+    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> =
+        prog.funcs.iter().map(|def| def.calls.branch_params.clone()).collect();
     for scc in sccs {
         for ix in scc {
             let id = ix.index();

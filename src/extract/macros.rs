@@ -10,6 +10,7 @@
 use super::body::BodyBuilder;
 use super::syntax::text;
 use super::toplevel::params;
+use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Event, FileFacts, Function};
 use tree_sitter::Node;
@@ -25,15 +26,15 @@ pub(crate) struct MacroDef {
 
 impl MacroDef {
     pub(crate) fn from_node(src: &[u8], node: Node) -> Option<MacroDef> {
-        let name = node.child_by_field_name("name")?;
-        let value = node.child_by_field_name("value")?;
+        let name = node.child_by_field_id(fid!("name"))?;
+        let value = node.child_by_field_id(fid!("value"))?;
         let body = text(value, src);
         // Only macros that call something can lock, fault or sleep.
         if !body.contains('(') {
             return None;
         }
         let mut param_names = Vec::new();
-        if let Some(list) = node.child_by_field_name("parameters") {
+        if let Some(list) = node.child_by_field_id(fid!("parameters")) {
             let mut cursor = list.walk();
             for p in list.named_children(&mut cursor) {
                 if p.kind() == "identifier" {
@@ -105,13 +106,13 @@ pub(crate) fn extract_macros(
         let (Some(m), Some(&(_, body_at))) = (macros.get(i), placed.get(i)) else {
             continue;
         };
-        let Some(body) = node.child_by_field_name("body") else {
+        let Some(body) = node.child_by_field_id(fid!("body")) else {
             continue;
         };
-        let Some(decl) = node.child_by_field_name("declarator") else {
+        let Some(decl) = node.child_by_field_id(fid!("declarator")) else {
             continue;
         };
-        let ps = decl.child_by_field_name("parameters").map(|p| params(&synth, p, names)).unwrap_or_default();
+        let ps = decl.child_by_field_id(fid!("parameters")).map(|p| params(&synth, p, names)).unwrap_or_default();
         let shift = m.body_start as i64 - body_at as i64;
         let builder = BodyBuilder::new(&synth, names, shift, ps);
         let (blocks, ps, _) = builder.lower_body(body);

@@ -2,6 +2,22 @@
 
 use tree_sitter::Node;
 
+/// The grammar's id of a field name, looked up once per call site:
+/// `child_by_field_name` compares the name against every field of the
+/// grammar on each call, which showed as a few percent of a whole run.
+macro_rules! fid {
+    ($name:literal) => {{
+        static ID: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+        *ID.get_or_init(|| crate::extract::syntax::field_id($name))
+    }};
+}
+pub(crate) use fid;
+
+pub(crate) fn field_id(name: &str) -> u16 {
+    let language: tree_sitter::Language = tree_sitter_c::LANGUAGE.into();
+    language.field_id_for_name(name).map_or(0, u16::from)
+}
+
 pub(crate) fn text<'s>(node: Node, src: &'s [u8]) -> &'s str {
     std::str::from_utf8(&src[node.byte_range()]).unwrap_or("")
 }
@@ -14,7 +30,7 @@ pub(crate) fn strip_parens(mut node: Node) -> Node {
                 Some(inner) => node = inner,
                 None => return node,
             },
-            "cast_expression" => match node.child_by_field_name("value") {
+            "cast_expression" => match node.child_by_field_id(fid!("value")) {
                 Some(inner) => node = inner,
                 None => return node,
             },
@@ -30,7 +46,7 @@ pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
             "identifier" | "field_identifier" | "type_identifier" => return Some(node),
             // `(*cb)` in `void (*cb)(struct tbl *)`
             "parenthesized_declarator" => node = node.named_child(0)?,
-            _ => node = node.child_by_field_name("declarator")?,
+            _ => node = node.child_by_field_id(fid!("declarator"))?,
         }
     }
     None
@@ -39,7 +55,7 @@ pub(crate) fn declarator_name(mut node: Node) -> Option<Node> {
 /// The struct/union/typedef name of a type specifier, if it names one.
 pub(crate) fn type_name<'s>(ty: Node, src: &'s [u8]) -> Option<&'s str> {
     match ty.kind() {
-        "struct_specifier" | "union_specifier" => ty.child_by_field_name("name").map(|n| text(n, src)),
+        "struct_specifier" | "union_specifier" => ty.child_by_field_id(fid!("name")).map(|n| text(n, src)),
         "type_identifier" => Some(text(ty, src)),
         _ => None,
     }
@@ -47,7 +63,7 @@ pub(crate) fn type_name<'s>(ty: Node, src: &'s [u8]) -> Option<&'s str> {
 
 /// Function-name position of a call: `foo(..)` gives `foo`.
 pub(crate) fn callee_identifier<'s>(call: Node, src: &'s [u8]) -> Option<&'s str> {
-    let f = call.child_by_field_name("function")?;
+    let f = call.child_by_field_id(fid!("function"))?;
     (f.kind() == "identifier").then(|| text(f, src))
 }
 
@@ -66,5 +82,5 @@ pub(crate) fn first_expr_child(node: Node) -> Option<Node> {
 
 /// The operator of a unary or binary expression (`!`, `&&`, `->`).
 pub(crate) fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
-    node.child_by_field_name("operator").map_or("", |o| text(o, src))
+    node.child_by_field_id(fid!("operator")).map_or("", |o| text(o, src))
 }

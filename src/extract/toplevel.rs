@@ -6,6 +6,7 @@ use super::attributes::FoundAnnotation;
 use super::body::BodyBuilder;
 use super::macros::MacroDef;
 use super::syntax::{declarator_name, has_storage_static, text, type_name};
+use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Annotation, Base, FileFacts, Function, GuardDef, LockRef, Param, Seg, StructDef};
 use smallvec::SmallVec;
@@ -29,7 +30,7 @@ pub(crate) fn extract_toplevel(
                 if let Some(func) = function(src, node, annotations, names, facts) {
                     facts.functions.push(func);
                 }
-                if let Some(ty) = node.child_by_field_name("type") {
+                if let Some(ty) = node.child_by_field_id(fid!("type")) {
                     structs_in(src, ty, None, names, facts);
                 }
             }
@@ -39,7 +40,7 @@ pub(crate) fn extract_toplevel(
                 }
                 global_types(src, node, names, facts);
                 slot_bindings(src, node, names, facts);
-                if let Some(ty) = node.child_by_field_name("type") {
+                if let Some(ty) = node.child_by_field_id(fid!("type")) {
                     structs_in(src, ty, None, names, facts);
                 }
             }
@@ -84,21 +85,21 @@ fn function(
     names: &mut Interner,
     facts: &mut FileFacts,
 ) -> Option<Function> {
-    let mut decl = node.child_by_field_name("declarator")?;
+    let mut decl = node.child_by_field_id(fid!("declarator"))?;
     for _ in 0..16 {
         if decl.kind() == "function_declarator" {
             break;
         }
-        decl = decl.child_by_field_name("declarator")?;
+        decl = decl.child_by_field_id(fid!("declarator"))?;
     }
     if decl.kind() != "function_declarator" {
         return None;
     }
-    let name_node = decl.child_by_field_name("declarator")?;
+    let name_node = decl.child_by_field_id(fid!("declarator"))?;
     if name_node.kind() != "identifier" {
         return None;
     }
-    let body = node.child_by_field_name("body")?;
+    let body = node.child_by_field_id(fid!("body"))?;
     // `static const struct mt76_driver_ops drv_ops = { .sta_remove = .. };`
     // written at the top of a probe function binds slots too.
     let mut cursor = body.walk();
@@ -106,9 +107,9 @@ fn function(
         slot_bindings(src, decl, names, facts);
     }
     // `void f(..)`, not `void *f(..)`: the declarator is the function itself.
-    let returns_void = node.child_by_field_name("type").is_some_and(|t| text(t, src) == "void")
-        && node.child_by_field_name("declarator").is_some_and(|d| d.kind() == "function_declarator");
-    let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
+    let returns_void = node.child_by_field_id(fid!("type")).is_some_and(|t| text(t, src) == "void")
+        && node.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind() == "function_declarator");
+    let params = decl.child_by_field_id(fid!("parameters")).map(|p| params(src, p, names)).unwrap_or_default();
     let (from, to) = (node.start_byte(), body.start_byte());
     let annotations = annotations_between(found, from..to, &params, names);
     let name = names.intern(text(name_node, src));
@@ -145,7 +146,7 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
             i += 1;
             continue;
         }
-        let Some(name_node) = decl.child_by_field_name("declarator").filter(|n| n.kind() == "identifier") else {
+        let Some(name_node) = decl.child_by_field_id(fid!("declarator")).filter(|n| n.kind() == "identifier") else {
             i += 1;
             continue;
         };
@@ -171,7 +172,7 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
             }
             j += 1;
         }
-        let params = decl.child_by_field_name("parameters").map(|p| params(src, p, names)).unwrap_or_default();
+        let params = decl.child_by_field_id(fid!("parameters")).map(|p| params(src, p, names)).unwrap_or_default();
         let (from, to) = (decl.start_byte(), children[i + 1].start_byte());
         let annotations = annotations_between(found, from..to, &params, names);
         let name = names.intern(text(name_node, src));
@@ -216,17 +217,17 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Interner) -> Vec<Param>
         if p.kind() != "parameter_declaration" {
             continue;
         }
-        let ty = p.child_by_field_name("type").and_then(|t| type_name(t, src)).map(|t| names.intern(t));
-        let Some(name) = p.child_by_field_name("declarator").and_then(declarator_name) else {
+        let ty = p.child_by_field_id(fid!("type")).and_then(|t| type_name(t, src)).map(|t| names.intern(t));
+        let Some(name) = p.child_by_field_id(fid!("declarator")).and_then(declarator_name) else {
             // `void`, or an unnamed parameter: it still takes a position.
-            if p.child_by_field_name("type").is_some_and(|t| text(t, src) == "void") {
+            if p.child_by_field_id(fid!("type")).is_some_and(|t| text(t, src) == "void") {
                 continue;
             }
             out.push(Param { name: names.intern(""), ty, pointer: false, object_tested: false });
             continue;
         };
         let pointer = p
-            .child_by_field_name("declarator")
+            .child_by_field_id(fid!("declarator"))
             .is_some_and(|d| matches!(d.kind(), "pointer_declarator" | "array_declarator"));
         out.push(Param { name: names.intern(text(name, src)), ty, pointer, object_tested: false });
     }
@@ -275,7 +276,8 @@ fn static_names(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
     let mut cursor = node.walk();
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
-        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
+        let target =
+            if decl.kind() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             facts.static_globals.push(names.intern(text(name, src)));
         }
@@ -283,7 +285,7 @@ fn static_names(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
 }
 
 fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
-    let Some(ty) = node.child_by_field_name("type").and_then(|t| type_name(t, src)) else {
+    let Some(ty) = node.child_by_field_id(fid!("type")).and_then(|t| type_name(t, src)) else {
         return;
     };
     let mut cursor = node.walk();
@@ -292,7 +294,8 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
         if decl.kind() == "function_declarator" {
             continue;
         }
-        let target = if decl.kind() == "init_declarator" { decl.child_by_field_name("declarator") } else { Some(decl) };
+        let target =
+            if decl.kind() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             let (n, t) = (names.intern(text(name, src)), names.intern(ty));
             facts.global_types.push((n, t));
@@ -302,18 +305,20 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
 
 /// `static const struct file_operations fops = { .mmap = foo_mmap, };`
 fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
-    let Some(ty) = node.child_by_field_name("type").and_then(|t| type_name(t, src)) else { return };
+    let Some(ty) = node.child_by_field_id(fid!("type")).and_then(|t| type_name(t, src)) else { return };
     let mut cursor = node.walk();
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
-        let Some(list) = decl.child_by_field_name("value").filter(|v| v.kind() == "initializer_list") else { continue };
+        let Some(list) = decl.child_by_field_id(fid!("value")).filter(|v| v.kind() == "initializer_list") else {
+            continue;
+        };
         let mut c2 = list.walk();
         for pair in list.named_children(&mut c2) {
             if pair.kind() != "initializer_pair" {
                 continue;
             }
-            let field = pair.child_by_field_name("designator").and_then(|d| d.named_child(0));
-            let value = pair.child_by_field_name("value");
+            let field = pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0));
+            let value = pair.child_by_field_id(fid!("value"));
             let (Some(field), Some(value)) = (field, value) else { continue };
             if field.kind() != "field_identifier" || value.kind() != "identifier" {
                 continue;
@@ -325,7 +330,7 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
 }
 
 fn typedef(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
-    let Some(ty) = node.child_by_field_name("type") else {
+    let Some(ty) = node.child_by_field_id(fid!("type")) else {
         return;
     };
     let mut cursor = node.walk();
@@ -350,10 +355,10 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, f
         if !matches!(spec.kind(), "struct_specifier" | "union_specifier") {
             continue;
         }
-        let Some(body) = spec.child_by_field_name("body") else {
+        let Some(body) = spec.child_by_field_id(fid!("body")) else {
             continue;
         };
-        let Some(sname) = spec.child_by_field_name("name").map(|n| text(n, src).to_string()).or(fallback) else {
+        let Some(sname) = spec.child_by_field_id(fid!("name")).map(|n| text(n, src).to_string()).or(fallback) else {
             continue;
         };
         let mut fields = Vec::new();
@@ -373,15 +378,15 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, f
                 if fd.kind() != "field_declaration" {
                     continue;
                 }
-                let fty = fd.child_by_field_name("type");
+                let fty = fd.child_by_field_id(fid!("type"));
                 let mut c2 = fd.walk();
                 let decls: Vec<Node> = fd.children_by_field_name("declarator", &mut c2).collect();
                 let anon_struct = fty.filter(|t| {
                     matches!(t.kind(), "struct_specifier" | "union_specifier")
-                        && t.child_by_field_name("name").is_none()
+                        && t.child_by_field_id(fid!("name")).is_none()
                 });
                 if decls.is_empty() {
-                    if let Some(inner) = anon_struct.and_then(|t| t.child_by_field_name("body")) {
+                    if let Some(inner) = anon_struct.and_then(|t| t.child_by_field_id(fid!("body"))) {
                         lists.push(inner);
                     }
                     continue;
@@ -397,7 +402,7 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, f
                             Some(synthetic)
                         }
                         None => {
-                            if let Some(t) = fty.filter(|t| t.child_by_field_name("body").is_some()) {
+                            if let Some(t) = fty.filter(|t| t.child_by_field_id(fid!("body")).is_some()) {
                                 work.push((t, None));
                             }
                             fty.and_then(|t| type_name(t, src)).map(str::to_string)

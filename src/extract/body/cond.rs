@@ -3,6 +3,7 @@
 
 use super::parse_int;
 use super::BodyBuilder;
+use crate::extract::syntax::fid;
 use crate::extract::syntax::{callee_identifier, op_text, strip_parens, text};
 use crate::ir::{BlockId, Cond, Event, Terminator};
 use std::hash::BuildHasher;
@@ -23,12 +24,12 @@ impl BodyBuilder<'_> {
         }
         match node.kind() {
             "unary_expression" if op_text(node, self.src) == "!" => {
-                if let Some(arg) = node.child_by_field_name("argument") {
+                if let Some(arg) = node.child_by_field_id(fid!("argument")) {
                     return self.cond(arg, otherwise, then, depth + 1);
                 }
             }
             "binary_expression" => {
-                let (left, right) = (node.child_by_field_name("left"), node.child_by_field_name("right"));
+                let (left, right) = (node.child_by_field_id(fid!("left")), node.child_by_field_id(fid!("right")));
                 if let (Some(left), Some(right)) = (left, right) {
                     let op = op_text(node, self.src);
                     if matches!(op, "&&" | "||") {
@@ -86,13 +87,13 @@ impl BodyBuilder<'_> {
             "call_expression" => {
                 if let Some(name) = callee_identifier(node, self.src) {
                     if matches!(name, "likely" | "unlikely" | "WARN_ON" | "WARN_ON_ONCE" | "data_race") {
-                        if let Some(arg) = node.child_by_field_name("arguments").and_then(|a| a.named_child(0)) {
+                        if let Some(arg) = node.child_by_field_id(fid!("arguments")).and_then(|a| a.named_child(0)) {
                             return self.cond(arg, then, otherwise, depth + 1);
                         }
                     }
                 }
                 self.emit_expr(node);
-                let text = node.child_by_field_name("arguments").and_then(|a| expr_key(a, self.src)).map(|args| {
+                let text = node.child_by_field_id(fid!("arguments")).and_then(|a| expr_key(a, self.src)).map(|args| {
                     let name = callee_identifier(node, self.src).unwrap_or("");
                     args ^ (rustc_hash::FxBuildHasher.hash_one(name) as u32)
                 });
@@ -120,13 +121,13 @@ impl BodyBuilder<'_> {
             }
             "assignment_expression" => {
                 self.emit_expr(node);
-                self.remember_call_var(node.child_by_field_name("left"), node.child_by_field_name("right"));
+                self.remember_call_var(node.child_by_field_id(fid!("left")), node.child_by_field_id(fid!("right")));
                 let var = node
-                    .child_by_field_name("left")
+                    .child_by_field_id(fid!("left"))
                     .filter(|l| l.kind() == "identifier")
                     .map(|l| self.names.intern(text(l, self.src)))
                     .filter(|v| self.local_shadowing(*v));
-                let cond = match node.child_by_field_name("right").map(strip_parens) {
+                let cond = match node.child_by_field_id(fid!("right")).map(strip_parens) {
                     Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
                         Some((block, event)) => Cond::CallResult { block, event, var, text: None },
                         None => Cond::Opaque,
@@ -167,7 +168,7 @@ pub(super) fn strip_not(node: Node) -> (Node, bool) {
     let mut negated = false;
     for _ in 0..8 {
         if n.kind() == "unary_expression" && n.child(0).is_some_and(|o| o.kind() == "!") {
-            match n.child_by_field_name("argument") {
+            match n.child_by_field_id(fid!("argument")) {
                 Some(arg) => {
                     n = strip_parens(arg);
                     negated = !negated;

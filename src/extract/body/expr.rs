@@ -2,6 +2,7 @@
 //! what can be recovered from regions tree-sitter could not parse.
 
 use super::{parse_int, ret_val, BodyBuilder};
+use crate::extract::syntax::fid;
 use crate::extract::syntax::{op_text, strip_parens, text};
 use crate::ir::{Arg, Base, Call, Callee, Event, LockRef, RetVal, Seg};
 use smallvec::SmallVec;
@@ -111,14 +112,14 @@ impl BodyBuilder<'_> {
         let (target, value) = match n.kind() {
             "assignment_expression" => {
                 let simple = op_text(n, self.src) == "=";
-                let value = match n.child_by_field_name("right") {
+                let value = match n.child_by_field_id(fid!("right")) {
                     Some(r) if simple => ret_val(r, self.src),
                     _ => RetVal::Unknown,
                 };
-                (n.child_by_field_name("left"), value)
+                (n.child_by_field_id(fid!("left")), value)
             }
-            "update_expression" => (n.child_by_field_name("argument"), RetVal::Unknown),
-            _ if op_text(n, self.src) == "&" => (n.child_by_field_name("argument"), RetVal::Unknown),
+            "update_expression" => (n.child_by_field_id(fid!("argument")), RetVal::Unknown),
+            _ if op_text(n, self.src) == "&" => (n.child_by_field_id(fid!("argument")), RetVal::Unknown),
             _ => return,
         };
         let Some(target) = target.map(strip_parens).filter(|t| t.kind() == "identifier") else { return };
@@ -129,14 +130,14 @@ impl BodyBuilder<'_> {
     }
 
     pub(super) fn make_call(&mut self, node: Node) -> Call {
-        let function = node.child_by_field_name("function");
+        let function = node.child_by_field_id(fid!("function"));
         let callee = match function {
             Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
             _ => Callee::Indirect,
         };
         let span = self.span(function.unwrap_or(node));
         let mut args = Vec::new();
-        if let Some(list) = node.child_by_field_name("arguments") {
+        if let Some(list) = node.child_by_field_id(fid!("arguments")) {
             let mut cursor = list.walk();
             let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
             for a in arg_nodes {
@@ -172,13 +173,13 @@ impl BodyBuilder<'_> {
         for _ in 0..64 {
             match n.kind() {
                 "field_expression" => {
-                    let field = n.child_by_field_name("field")?;
-                    let arrow = n.child_by_field_name("operator").is_some_and(|o| text(o, self.src) == "->");
+                    let field = n.child_by_field_id(fid!("field"))?;
+                    let arrow = n.child_by_field_id(fid!("operator")).is_some_and(|o| text(o, self.src) == "->");
                     segs.push(Seg { field: self.names.intern(text(field, self.src)), arrow });
-                    n = strip_parens(n.child_by_field_name("argument")?);
+                    n = strip_parens(n.child_by_field_id(fid!("argument"))?);
                 }
                 "subscript_expression" | "pointer_expression" => {
-                    n = strip_parens(n.child_by_field_name("argument")?);
+                    n = strip_parens(n.child_by_field_id(fid!("argument"))?);
                 }
                 "identifier" => {
                     segs.reverse();

@@ -7,6 +7,7 @@ mod cond;
 mod expr;
 
 use super::syntax::{callee_identifier, declarator_name, first_expr_child, op_text, strip_parens, text, type_name};
+use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Block, BlockId, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
 use cond::strip_not;
@@ -164,7 +165,7 @@ impl<'a> BodyBuilder<'a> {
             "switch_statement" => self.switch_stmt(node),
             "return_statement" => self.return_stmt(node),
             "goto_statement" => {
-                if let Some(label) = node.child_by_field_name("label") {
+                if let Some(label) = node.child_by_field_id(fid!("label")) {
                     let target = self.label_block(label);
                     // Kernel labels sit at the function's top level: a goto
                     // leaves every guard opened in a nested scope (the
@@ -175,7 +176,7 @@ impl<'a> BodyBuilder<'a> {
                 self.dead();
             }
             "labeled_statement" => {
-                if let Some(label) = node.child_by_field_name("label") {
+                if let Some(label) = node.child_by_field_id(fid!("label")) {
                     let target = self.label_block(label);
                     self.goto(target);
                     self.cur = target;
@@ -286,7 +287,7 @@ impl<'a> BodyBuilder<'a> {
         self.emit_expr(header);
         // Each round moves the cursor: a local argument of the iterator
         // (`list_for_each_entry(pos, ..)`) holds another object.
-        if let Some(args) = header.child_by_field_name("arguments") {
+        if let Some(args) = header.child_by_field_id(fid!("arguments")) {
             let mut cursor = args.walk();
             let locals: Vec<Node> = args.named_children(&mut cursor).filter(|a| a.kind() == "identifier").collect();
             for a in locals {
@@ -308,7 +309,7 @@ impl<'a> BodyBuilder<'a> {
     /// Registers `guard(name)(lock)` / `scoped_guard(name, lock)` in the
     /// innermost scope; `first_lock_arg` is where the lock sits in `call`'s args.
     fn enter_guard(&mut self, call: Node, first_lock_arg: usize) {
-        let Some(args) = call.child_by_field_name("arguments") else {
+        let Some(args) = call.child_by_field_id(fid!("arguments")) else {
             return;
         };
         let mut cursor = args.walk();
@@ -341,14 +342,14 @@ impl<'a> BodyBuilder<'a> {
         };
         // guard(mutex)(&lock);
         if expr.kind() == "call_expression" {
-            if let Some(inner) = expr.child_by_field_name("function") {
+            if let Some(inner) = expr.child_by_field_id(fid!("function")) {
                 if inner.kind() == "call_expression" && callee_identifier(inner, self.src) == Some("guard") {
                     let guard_name = inner
-                        .child_by_field_name("arguments")
+                        .child_by_field_id(fid!("arguments"))
                         .and_then(|a| a.named_child(0))
                         .map(|n| text(n, self.src).to_string());
                     if let Some(name) = guard_name {
-                        let lock = expr.child_by_field_name("arguments").and_then(|a| a.named_child(0));
+                        let lock = expr.child_by_field_id(fid!("arguments")).and_then(|a| a.named_child(0));
                         self.guard_with_name(&name, lock, inner);
                         return;
                     }
@@ -357,7 +358,7 @@ impl<'a> BodyBuilder<'a> {
         }
         self.emit_expr(expr);
         if expr.kind() == "assignment_expression" {
-            self.remember_call_var(expr.child_by_field_name("left"), expr.child_by_field_name("right"));
+            self.remember_call_var(expr.child_by_field_id(fid!("left")), expr.child_by_field_id(fid!("right")));
         }
     }
 
@@ -379,13 +380,13 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn declaration(&mut self, node: Node) {
-        let ty = node.child_by_field_name("type").and_then(|t| type_name(t, self.src)).map(str::to_string);
+        let ty = node.child_by_field_id(fid!("type")).and_then(|t| type_name(t, self.src)).map(str::to_string);
         let ty = ty.map(|t| self.names.intern(&t));
         let mut cursor = node.walk();
         let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
         for decl in decls {
             let (target, value) = if decl.kind() == "init_declarator" {
-                (decl.child_by_field_name("declarator"), decl.child_by_field_name("value"))
+                (decl.child_by_field_id(fid!("declarator")), decl.child_by_field_id(fid!("value")))
             } else {
                 (Some(decl), None)
             };
@@ -411,18 +412,18 @@ impl<'a> BodyBuilder<'a> {
         let then_b = self.new_block();
         let else_b = self.new_block();
         let join = self.new_block();
-        if let Some(cond) = node.child_by_field_name("condition") {
+        if let Some(cond) = node.child_by_field_id(fid!("condition")) {
             self.cond(cond, then_b, else_b, 0);
         } else {
             self.finish(Terminator::Branch { cond: Cond::Opaque, then: then_b, otherwise: else_b });
         }
         self.cur = then_b;
-        if let Some(cons) = node.child_by_field_name("consequence") {
+        if let Some(cons) = node.child_by_field_id(fid!("consequence")) {
             self.stmt(cons);
         }
         self.goto(join);
         self.cur = else_b;
-        if let Some(alt) = node.child_by_field_name("alternative") {
+        if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
             // `else_clause` wraps the statement in newer grammars.
             if alt.kind() == "else_clause" {
                 self.children_stmts(alt, &[]);
@@ -437,7 +438,7 @@ impl<'a> BodyBuilder<'a> {
     fn while_stmt(&mut self, node: Node) {
         let head = self.new_block();
         let (body, exit) = self.loop_head(node, head);
-        self.loop_body(node.child_by_field_name("body"), body, exit, head);
+        self.loop_body(node.child_by_field_id(fid!("body")), body, exit, head);
         self.cur = exit;
     }
 
@@ -448,7 +449,7 @@ impl<'a> BodyBuilder<'a> {
         let exit = self.new_block();
         self.goto(head);
         self.cur = head;
-        match node.child_by_field_name("condition") {
+        match node.child_by_field_id(fid!("condition")) {
             // `while (1)`, `while (true)`: only a break leaves.
             Some(cond) if is_always_true(cond, self.src) => self.goto(body),
             Some(cond) => self.cond(cond, body, exit, 0),
@@ -462,9 +463,9 @@ impl<'a> BodyBuilder<'a> {
         let test = self.new_block();
         let exit = self.new_block();
         self.goto(body);
-        self.loop_body(node.child_by_field_name("body"), body, exit, test);
+        self.loop_body(node.child_by_field_id(fid!("body")), body, exit, test);
         self.cur = test;
-        match node.child_by_field_name("condition") {
+        match node.child_by_field_id(fid!("condition")) {
             Some(cond) => self.cond(cond, body, exit, 0),
             None => self.goto(exit),
         }
@@ -473,7 +474,7 @@ impl<'a> BodyBuilder<'a> {
 
     fn for_stmt(&mut self, node: Node) {
         self.locals.push(Vec::new());
-        if let Some(init) = node.child_by_field_name("initializer") {
+        if let Some(init) = node.child_by_field_id(fid!("initializer")) {
             if init.kind() == "declaration" {
                 self.declaration(init);
             } else {
@@ -483,9 +484,9 @@ impl<'a> BodyBuilder<'a> {
         let head = self.new_block();
         let step = self.new_block();
         let (body, exit) = self.loop_head(node, head);
-        self.loop_body(node.child_by_field_name("body"), body, exit, step);
+        self.loop_body(node.child_by_field_id(fid!("body")), body, exit, step);
         self.cur = step;
-        if let Some(update) = node.child_by_field_name("update") {
+        if let Some(update) = node.child_by_field_id(fid!("update")) {
             self.emit_expr(update);
         }
         self.goto(head);
@@ -504,7 +505,7 @@ impl<'a> BodyBuilder<'a> {
     }
 
     fn switch_stmt(&mut self, node: Node) {
-        if let Some(cond) = node.child_by_field_name("condition") {
+        if let Some(cond) = node.child_by_field_id(fid!("condition")) {
             self.emit_expr(cond);
         }
         let head = self.cur;
@@ -514,7 +515,7 @@ impl<'a> BodyBuilder<'a> {
         self.cur = self.new_block(); // code before the first case is dead
         let mut targets = Vec::new();
         let mut has_default = false;
-        if let Some(body) = node.child_by_field_name("body") {
+        if let Some(body) = node.child_by_field_id(fid!("body")) {
             self.locals.push(Vec::new());
             self.guards.push(Vec::new());
             let mut cursor = body.walk();
@@ -525,7 +526,7 @@ impl<'a> BodyBuilder<'a> {
                     self.goto(case); // fall through from the previous case
                     self.cur = case;
                     targets.push(case);
-                    has_default |= child.child_by_field_name("value").is_none();
+                    has_default |= child.child_by_field_id(fid!("value")).is_none();
                     self.children_stmts(child, &["value"]);
                 } else {
                     self.stmt(child);
@@ -620,7 +621,7 @@ impl<'a> BodyBuilder<'a> {
         self.children_stmts(node, &["name", "condition", "alternative"]);
         self.goto(join);
         self.cur = else_b;
-        if let Some(alt) = node.child_by_field_name("alternative") {
+        if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
             self.stmt(alt);
         }
         self.goto(join);
@@ -662,7 +663,7 @@ pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
         "false" | "null" => RetVal::Zero,
         "identifier" if text(node, src) == "NULL" => RetVal::Zero,
         // `-EAGAIN`: an errno; `-1`
-        "unary_expression" if op_text(node, src) == "-" => match node.child_by_field_name("argument") {
+        "unary_expression" if op_text(node, src) == "-" => match node.child_by_field_id(fid!("argument")) {
             Some(a) if a.kind() == "identifier" && text(a, src).starts_with('E') => RetVal::Error,
             _ => RetVal::NonZero,
         },
