@@ -9,6 +9,7 @@ pub mod discover;
 pub mod driver;
 pub mod extract;
 pub mod finding;
+pub mod fuzzing;
 pub mod index;
 pub mod ir;
 pub mod model;
