@@ -71,7 +71,7 @@ status=0
 # shellcheck disable=SC2086
 cargo fuzz run "$target" "$corpus" -- \
     -max_total_time="$seconds" -jobs=1 -workers=1 -rss_limit_mb=4096 -timeout=10 \
-    -max_len=65536 -dict="$fuzz/c.dict" -artifact_prefix="$artifacts/" \
+    -max_len=65536 -dict="$fuzz/c.dict" \
     -print_final_stats=1 ${FUZZ_ARGS:-} || status=$?
 found="$(find "$artifacts" -type f | wc -l)"
 log "$target: done (exit $status); $found file(s) in $artifacts"
