@@ -2,6 +2,7 @@
 
 mod cli;
 mod fixtures;
+mod fuzz_regressions;
 mod overlay;
 mod real_kernel;
 mod render;
