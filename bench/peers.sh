@@ -68,6 +68,7 @@ tree="$(cd "$tree" && pwd)"
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"
 out="$root/bench/out"
 work="$out/peers"
+rm -rf "$work"
 mkdir -p "$work" "$build"
 rows="$work/rows.tsv"
 : >"$rows"
@@ -128,10 +129,12 @@ for d in $sparse_dirs; do
     grep -E "^  CHECK   $tree/$d/.*\.c\$" "$work/sparse-$k.out" | awk '{ print $2 }' >"$work/sparse-$k.files"
     files="$(wc -l <"$work/sparse-$k.files")"
     warnings="$(grep -cE ': (warning|error): ' "$work/sparse-$k.err" || true)"
+    # "context imbalance in 'f' - <kind>": the kinds, counted.
+    detail="$(grep -oE 'context imbalance in .* - .*' "$work/sparse-$k.err" | sed 's/.* - //' | sort | uniq -c |
+        sort -rn | awk '{ n = $1; $1 = ""; sub(/^ /, ""); printf "%s%s %d", (NR > 1 ? ", " : ""), $0, n }')"
     imbalance="$(grep -c 'context imbalance' "$work/sparse-$k.err" || true)"
-    other_ctx="$(grep -cE 'different lock contexts|context problem' "$work/sparse-$k.err" || true)"
-    row "$d" "sparse $(sparse --version)" "\`make C=2 $d/\` (defconfig, sparse only)" "$files .c" "$warnings" \
-        "context imbalance $imbalance, other lock-context $other_ctx"
+    row "$d" "sparse $(sparse --version | awk '{ print $1 }')" "\`make C=2 $d/\` (defconfig, sparse only)" "$files .c" "$warnings" \
+        "context imbalance $imbalance: $detail"
 
     log "lockpath on the $files files sparse checked in $d/"
     mapfile -t sparse_files <"$work/sparse-$k.files"
