@@ -174,6 +174,9 @@ for d in $dirs; do
     detail="$(awk '/^### / { s = $2; sub(/\.cocci$/, "", s); order[++n] = s; c[s] = 0; next }
         /^\/[^ ]+:[0-9]+:[0-9]+-[0-9]+: / { c[s]++ }
         END { for (i = 1; i <= n; i++) printf "%s%s %d", (i > 1 ? ", " : ""), order[i], c[order[i]] }' "$work/spatch-$k.out")"
+    # spatch gives up on a file after --timeout 200 s (kernel/bpf/verifier.c).
+    timeouts="$(grep -c 'EXN: .*Timeout' "$work/spatch-$k.err" || true)"
+    [ "$timeouts" -eq 0 ] || detail="$detail; $timeouts file runs timed out at 200 s"
     what="${#scripts[@]} scripts in locks/, report mode"
     [ "$status" -eq 0 ] || what="$what, exit $status"
     row "$d" "spatch $(spatch --version | awk 'NR == 1 { print $3 }')" "$what" "$files .c/.h" "$total" "$detail"
