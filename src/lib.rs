@@ -12,6 +12,7 @@ pub mod driver;
 pub mod extract;
 pub mod finding;
 pub mod identity;
+pub mod fuzzing;
 pub mod index;
 pub mod ir;
 pub mod lines;

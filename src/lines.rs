@@ -67,6 +67,18 @@ impl LineIndex {
         (line as u32 + 1, offset - start + 1)
     }
 
+    /// Byte offset at which 1-based `line` starts, if the file has it.
+    pub fn line_start(&self, line: u32) -> Option<u32> {
+        let i = (line as usize).checked_sub(1).filter(|&i| i < self.len())?;
+        let &(mut start, mut at) = self.checkpoints.get(i / STRIDE)?;
+        for _ in 0..i % STRIDE {
+            let (delta, used) = self.delta_at(at as usize);
+            start += delta;
+            at += used;
+        }
+        Some(start)
+    }
+
     fn delta_at(&self, mut at: usize) -> (u32, u32) {
         let (mut value, mut shift, mut used) = (0u32, 0u32, 0u32);
         while let Some(&b) = self.deltas.get(at) {
@@ -110,6 +122,11 @@ mod tests {
         for offset in (0..end).step_by(37).chain(starts.iter().copied()).chain(starts.iter().map(|s| s + 1)) {
             assert_eq!(index.line_col(offset), plain(&starts, offset), "offset {offset}");
         }
+        for (i, s) in starts.iter().enumerate() {
+            assert_eq!(index.line_start(i as u32 + 1), Some(*s));
+        }
+        assert_eq!(index.line_start(0), None);
+        assert_eq!(index.line_start(starts.len() as u32 + 1), None);
         assert_eq!(LineIndex::new(&[0]).line_col(5), (1, 6));
         assert_eq!(LineIndex::new(&[]).line_col(5), (1, 6));
     }

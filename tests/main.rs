@@ -4,6 +4,7 @@ mod cache;
 mod cli;
 mod fixtures;
 mod lsp;
+mod fuzz_regressions;
 mod overlay;
 mod real_kernel;
 mod render;

@@ -90,12 +90,24 @@ fn emit(
     let Some(&primary) = ids.get(&f.file) else {
         return Ok(());
     };
-    let mut labels = vec![Label::primary(primary, f.span.start as usize..f.span.end as usize).with_message(&f.label)];
     let mut notes = Vec::new();
+    let mut labels = Vec::new();
+    if shows_snippet(view, f.file, f.span.start) {
+        labels.push(Label::primary(primary, f.span.start as usize..f.span.end as usize).with_message(&f.label));
+    } else {
+        // No label, so codespan prints no location: say it in a note.
+        let (line, col) = view.line_col(f.file, f.span.start);
+        notes.push(format!("at {}:{line}:{col}: {} (source line too long to show)", view.display(f.file), f.label));
+    }
     for (i, hop) in f.trace.iter().enumerate() {
         let (line, _) = view.line_col(hop.file, hop.span.start);
         let same_spot = hop.file == f.file && hop.span == f.span;
-        if hop.file == f.file && hop.function == f.function && !same_spot && hop.span.end > hop.span.start {
+        if hop.file == f.file
+            && hop.function == f.function
+            && !same_spot
+            && hop.span.end > hop.span.start
+            && shows_snippet(view, hop.file, hop.span.start)
+        {
             if let Some(&id) = ids.get(&hop.file) {
                 labels
                     .push(Label::secondary(id, hop.span.start as usize..hop.span.end as usize).with_message(&hop.note));
@@ -120,4 +132,19 @@ fn emit(
         Err(codespan_reporting::files::Error::Io(io)) => Err(io),
         _ => Ok(()),
     }
+}
+
+/// Source lines longer than this are not shown under a finding. codespan
+/// prints the whole line for every label on it, so a generated or minified
+/// line with many findings made the report grow with findings × line length
+/// (found by fuzzing: a thousand findings on one 20 KB line took over 10 s).
+const MAX_SNIPPET_LINE: u32 = 1024;
+
+/// Whether the line holding `offset` in `file` is short enough to show.
+fn shows_snippet(view: &ReportView, file: u32, offset: u32) -> bool {
+    let Some(src) = view.file(file) else { return false };
+    let (line, _) = src.line_col(offset);
+    let start = src.lines.line_start(line).unwrap_or(0);
+    let end = src.lines.line_start(line + 1).unwrap_or(u32::MAX);
+    end.saturating_sub(start) <= MAX_SNIPPET_LINE
 }
