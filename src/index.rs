@@ -190,6 +190,9 @@ pub struct Program {
     /// Calls of handler-binding and class-setting primitives, by caller,
     /// for the passes that read them once every file is in.
     model_calls: Vec<(FuncId, crate::ir::Call)>,
+    /// Calls of primitives whose kind makes a class per-object or backing
+    /// off (semaphores, page locks, ww_mutex), by caller.
+    class_flag_calls: Vec<(FuncId, crate::ir::Call)>,
 }
 
 /// A handler bound to an interrupt context.
@@ -313,6 +316,11 @@ impl Program {
 
     pub fn name(&self, sym: Sym) -> &str {
         self.names.resolve(sym)
+    }
+
+    /// Calls of per-object and backing-off lock primitives, by caller.
+    pub fn class_flag_calls(&self) -> &[(FuncId, crate::ir::Call)] {
+        &self.class_flag_calls
     }
 
     /// Resolves a named call made in `file`: the model wins, then a static
@@ -577,6 +585,7 @@ impl<'m> ProgramBuilder<'m> {
             irq_roots: FxHashMap::default(),
             irqs_off_entry: FxHashMap::default(),
             model_calls: Vec::new(),
+            class_flag_calls: Vec::new(),
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
@@ -634,8 +643,14 @@ impl<'m> ProgramBuilder<'m> {
                     let Event::Call(call) = event else { continue };
                     let crate::ir::Callee::Named(callee) = call.callee else { continue };
                     let name = names.resolve(callee);
-                    if matches!(model.primitive(name), Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))) {
+                    let prim = model.primitive(name);
+                    if matches!(prim, Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))) {
                         prog.model_calls.push((id, call.clone()));
+                    }
+                    if prim.and_then(Primitive::lock_prim).is_some_and(|p| {
+                        model.per_object_kinds.contains(&p.kind) || model.backoff_kinds.contains(&p.kind)
+                    }) {
+                        prog.class_flag_calls.push((id, call.clone()));
                     }
                 }
             }

@@ -103,6 +103,24 @@ pub enum Primitive {
     Neutral,
 }
 
+impl Primitive {
+    /// The lock description of a primitive that names a lock.
+    pub fn lock_prim(&self) -> Option<&LockPrim> {
+        match self {
+            Primitive::Acquire(p)
+            | Primitive::AcquireIfZero(p)
+            | Primitive::TryLock(p)
+            | Primitive::TryLockIfZero(p)
+            | Primitive::Release(p)
+            | Primitive::SetClass(p)
+            | Primitive::WaitsFor(p)
+            | Primitive::MayRelease(p)
+            | Primitive::AssertHeld(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Model {
     pub primitives: FxHashMap<String, Primitive>,

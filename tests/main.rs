@@ -3,8 +3,8 @@
 mod cache;
 mod cli;
 mod fixtures;
-mod lsp;
 mod fuzz_regressions;
+mod lsp;
 mod overlay;
 mod real_kernel;
 mod render;

@@ -7,14 +7,17 @@
 pub mod classes;
 pub mod dataflow;
 pub mod held;
+mod remap;
+mod scc;
 pub mod summary;
 pub mod witness;
 
 use crate::index::{BareArg, FuncId, Program, Target};
 use crate::model::Model;
 use classes::{ClassId, Classes};
-use dataflow::{Ctx, Observation};
+use dataflow::Observation;
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 use summary::Summaries;
 
 /// A function whose lock state on return depends on a parameter's value.
@@ -46,11 +49,7 @@ pub struct AnalysisStats {
     pub observations: usize,
 }
 
-/// Recursive SCCs are iterated at most this often; summaries only grow, and
-/// in practice converge in two rounds.
-const MAX_SCC_ROUNDS: usize = 4;
-
-pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -> Analysis {
+pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool + Sync)) -> Analysis {
     let n = prog.funcs.len();
     let mut stats = AnalysisStats::default();
     let mut graph: DiGraph<FuncId, ()> = DiGraph::with_capacity(n, n * 4);
@@ -94,6 +93,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
     let tested = specialisable_params(prog, &sccs);
     // What the rest needs of the graph, so that it is gone before the
     // summaries grow (its edges are a tenth of the peak on the whole tree).
+    let levels = levels(&graph, &sccs);
     let sccs: Vec<(Vec<FuncId>, bool)> = sccs
         .into_iter()
         .map(|scc| {
@@ -109,52 +109,47 @@ pub fn analyze(prog: &Program, model: &Model, report: &dyn Fn(FuncId) -> bool) -
         .collect();
     drop(graph);
     let mut summaries = Summaries::new(n);
-    let mut specialized = rustc_hash::FxHashMap::default();
+    let mut specialized = std::sync::Arc::new(rustc_hash::FxHashMap::default());
     let mut classes = Classes::default();
+    dataflow::flag_classes(prog, model, &mut classes);
+    let mut classes = std::sync::Arc::new(classes);
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
     let mut callback_observations = Vec::new();
-    for (members, recursive) in sccs {
-        let rounds = if recursive { MAX_SCC_ROUNDS } else { 1 };
-        let mut last: Vec<(FuncId, Vec<Observation>)> = Vec::new();
-        for _ in 0..rounds {
-            last.clear();
-            let mut changed = false;
-            for &id in &members {
-                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, (&tested, &called), &mut specialized);
-                let out = dataflow::analyze(&mut ctx, id, None);
-                callback_observations.append(&mut ctx.callback_observations);
-                changed |= out.summary.shape() != summaries[id as usize].shape();
-                summaries.set(id as usize, out.summary);
-                last.push((id, out.observations));
+    // Level by level, callees first: the SCCs of one level do not call each
+    // other, so they run in parallel against the frozen results of the
+    // levels below; their outputs are merged in SCC order, which makes the
+    // result (class ids included) the same for any number of threads.
+    for level in &levels {
+        let outputs: Vec<scc::SccOutput> = {
+            let frozen = scc::Frozen {
+                prog,
+                model,
+                summaries: &summaries,
+                classes: classes.clone(),
+                specialized: specialized.clone(),
+                tested: &tested,
+                called: &called,
+                report,
+            };
+            level.par_iter().map(|&i| scc::analyse_scc(&frozen, &sccs[i].0, sccs[i].1)).collect()
+        };
+        let classes_mut = std::sync::Arc::make_mut(&mut classes);
+        let specialized_mut = std::sync::Arc::make_mut(&mut specialized);
+        for mut out in outputs {
+            out.absorb_classes(classes_mut);
+            for (id, summary) in out.summaries {
+                summaries.set(id as usize, summary);
             }
-            if !changed {
-                break;
-            }
-        }
-        for (id, obs) in last {
-            if report(id) {
-                observations.extend(obs.into_iter().map(|o| (id, o)));
-            }
-        }
-        for &id in &members {
-            if !report(id) {
-                continue;
-            }
-            let def = &prog.funcs[id as usize];
-            for param in dataflow::tested_params(def) {
-                let mut ctx = Ctx::new(prog, model, &summaries, &mut classes, (&tested, &called), &mut specialized);
-                let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
-                let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
-                callback_observations.append(&mut ctx.callback_observations);
-                let differ = when_true.differing(&when_false);
-                if !differ.is_empty() {
-                    conditional.push((id, ConditionalLocking { param, classes: differ }));
-                    break;
-                }
+            observations.append(&mut out.observations);
+            conditional.append(&mut out.conditional);
+            callback_observations.append(&mut out.callback_observations);
+            for (key, summary) in out.specialized {
+                specialized_mut.entry(key).or_insert(summary);
             }
         }
     }
+    let classes = std::sync::Arc::try_unwrap(classes).unwrap_or_else(|shared| Classes::clone(&shared));
     observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
     stats.specialised = specialized.len();
     stats.observations = observations.len();
@@ -199,6 +194,36 @@ fn specialisable_params(prog: &Program, sccs: &[Vec<NodeIndex>]) -> Vec<smallvec
                 }
             }
         }
+    }
+    out
+}
+
+/// The SCCs (indices into Tarjan's callees-first list) by level: a leaf
+/// SCC is level 0, any other one level above the highest SCC it calls.
+fn levels(graph: &DiGraph<FuncId, ()>, sccs: &[Vec<NodeIndex>]) -> Vec<Vec<usize>> {
+    let mut scc_of = vec![0usize; graph.node_count()];
+    for (i, scc) in sccs.iter().enumerate() {
+        for ix in scc {
+            scc_of[ix.index()] = i;
+        }
+    }
+    let mut level = vec![0usize; sccs.len()];
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    for (i, scc) in sccs.iter().enumerate() {
+        let mut l = 0;
+        for ix in scc {
+            for callee in graph.neighbors_directed(*ix, petgraph::Direction::Outgoing) {
+                let j = scc_of[callee.index()];
+                if j != i {
+                    l = l.max(level[j] + 1);
+                }
+            }
+        }
+        level[i] = l;
+        if out.len() <= l {
+            out.resize_with(l + 1, Vec::new);
+        }
+        out[l].push(i);
     }
     out
 }

@@ -140,6 +140,24 @@ impl std::ops::Index<usize> for Summaries {
     }
 }
 
+/// The summaries one parallel task reads: every finished level's, and its
+/// own SCC's as their rounds go.
+pub struct SummaryView<'g> {
+    pub global: &'g Summaries,
+    pub local: rustc_hash::FxHashMap<crate::index::FuncId, FunctionSummary>,
+}
+
+impl std::ops::Index<usize> for SummaryView<'_> {
+    type Output = FunctionSummary;
+
+    fn index(&self, id: usize) -> &FunctionSummary {
+        match self.local.get(&(id as crate::index::FuncId)) {
+            Some(s) => s,
+            None => self.global.get(id),
+        }
+    }
+}
+
 /// At most this many acquisitions are kept per summary; the shortest
 /// witnesses win. Keeps summaries of top-level functions small.
 pub const MAX_ACQUISITIONS: usize = 64;

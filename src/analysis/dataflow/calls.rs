@@ -105,7 +105,7 @@ impl<'a> Analyzer<'_, 'a> {
     }
 
     fn merged(&self, ids: &[FuncId]) -> Cow<'a, FunctionSummary> {
-        let summaries: &'a crate::analysis::summary::Summaries = self.ctx.summaries;
+        let summaries: &'a crate::analysis::summary::SummaryView<'a> = self.ctx.summaries;
         match ids {
             [one] => Cow::Borrowed(&summaries[*one as usize]),
             many => {

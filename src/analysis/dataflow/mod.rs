@@ -2,7 +2,7 @@
 //! summaries applied at calls. One run computes the function's own summary
 //! and the observations the checks turn into findings.
 
-use super::classes::{ClassId, Classes};
+use super::classes::{ClassId, LocalClasses};
 use super::held::{same_instance, CondKey, HeldLock, Released, State};
 use super::summary::{
     Acquisition, Effect, ExitLock, FunctionSummary, IrqUse, MAX_ACQUISITIONS, MAX_IRQ_USES, MAX_WITNESS_DEPTH,
@@ -69,8 +69,8 @@ pub enum SleepContext {
 pub struct Ctx<'a> {
     pub prog: &'a Program,
     pub model: &'a Model,
-    pub summaries: &'a crate::analysis::summary::Summaries,
-    pub classes: &'a mut Classes,
+    pub summaries: &'a crate::analysis::summary::SummaryView<'a>,
+    pub classes: &'a mut LocalClasses,
     /// Per function, the parameters its branches test (`if (try)`).
     pub tested_params: &'a [SmallVec<[u8; 2]>],
     /// Per function, the parameters it calls (`fn(root, flag)`).
@@ -78,7 +78,7 @@ pub struct Ctx<'a> {
     /// Summaries of a function with one parameter fixed, for calls that pass
     /// a constant there (`futex_cleanup_begin(tsk, false)` locks plainly) or a
     /// function it calls back (`eeh_pe_dev_traverse(pe, eeh_rmv_device, NULL)`).
-    pub specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
+    pub specialized: &'a mut SpecCache,
     /// What callback-specialised runs observed, by the function analysed:
     /// `walk_items()` calling `item_flush()` under its lock is an ordering
     /// of `walk_items()`'s, seen only when a caller binds the callback.
@@ -91,10 +91,10 @@ impl<'a> Ctx<'a> {
     pub fn new(
         prog: &'a Program,
         model: &'a Model,
-        summaries: &'a crate::analysis::summary::Summaries,
-        classes: &'a mut Classes,
+        summaries: &'a crate::analysis::summary::SummaryView<'a>,
+        classes: &'a mut LocalClasses,
         params: (&'a [ParamList], &'a [ParamList]),
-        specialized: &'a mut rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
+        specialized: &'a mut SpecCache,
     ) -> Ctx<'a> {
         let (tested_params, called_params) = params;
         Ctx {
@@ -114,8 +114,26 @@ impl<'a> Ctx<'a> {
 /// Parameter positions of one function (tested, or called).
 pub type ParamList = SmallVec<[u8; 2]>;
 
+/// Specialised summaries one parallel task sees: those of finished levels
+/// (shared) and those it computed itself (merged in task order when its
+/// level ends).
+pub struct SpecCache {
+    pub global: std::sync::Arc<rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>>,
+    pub local: rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
+}
+
+impl SpecCache {
+    pub fn get(&self, key: &(FuncId, Specialization)) -> Option<&FunctionSummary> {
+        self.local.get(key).or_else(|| self.global.get(key))
+    }
+
+    pub fn insert(&mut self, key: (FuncId, Specialization), summary: FunctionSummary) {
+        self.local.insert(key, summary);
+    }
+}
+
 /// A parameter fixed for one call's summary.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Specialization {
     /// The parameters in `mask` (bit i: parameter i) are the constants in
     /// `values` (non-zero where the bit is set).
@@ -411,20 +429,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
 
     fn class_of_expr(&mut self, prim: Option<&LockPrim>, lock: Option<&LockRef>) -> (ClassId, LockRef) {
         let lock = lock.cloned().unwrap_or(LockRef { base: Base::Unknown, base_ty: None, path: SmallVec::new() });
-        let (mut name, weak) = match prim.and_then(|p| p.class.as_deref()) {
-            Some(fixed) => (self.ctx.model.canonical_class(fixed).to_string(), false),
-            None => {
-                let (name, weak) = self.ctx.prog.class_name(&lock, self.file());
-                (self.ctx.model.canonical_class(&name).to_string(), weak)
-            }
-        };
-        // `init_mm.mmap_lock` is statically initialised: a class of its own.
-        if let Base::Global(g) = lock.base {
-            let object = self.ctx.prog.name(g);
-            if self.ctx.model.own_class_objects.contains(object) {
-                name = format!("{name}@{object}");
-            }
-        }
+        let (name, weak) = class_name_of(self.ctx.prog, self.ctx.model, self.file(), prim, &lock);
         (self.ctx.classes.intern(&name, weak), lock)
     }
 
@@ -1006,6 +1011,58 @@ fn keep_first(slot: &mut Option<Effect>, candidate: Effect) {
     match slot {
         Some(s) if s.chain.first_site() <= candidate.chain.first_site() => {}
         _ => *slot = Some(candidate),
+    }
+}
+
+/// The class a primitive's lock expression names in `file`, and whether it
+/// is weak (the expression's type is unknown).
+fn class_name_of(
+    prog: &Program,
+    model: &Model,
+    file: crate::index::FileId,
+    prim: Option<&LockPrim>,
+    lock: &LockRef,
+) -> (String, bool) {
+    let (mut name, weak) = match prim.and_then(|p| p.class.as_deref()) {
+        Some(fixed) => (model.canonical_class(fixed).to_string(), false),
+        None => {
+            let (name, weak) = prog.class_name(lock, file);
+            (model.canonical_class(&name).to_string(), weak)
+        }
+    };
+    // `init_mm.mmap_lock` is statically initialised: a class of its own.
+    if let Base::Global(g) = lock.base {
+        let object = prog.name(g);
+        if model.own_class_objects.contains(object) {
+            name = format!("{name}@{object}");
+        }
+    }
+    (name, weak)
+}
+
+/// Classes whose objects are told apart (semaphores, page locks) or that
+/// back off (ww_mutex), from every direct use of such a primitive in the
+/// program, before any function is analysed: what a function concludes
+/// about a class then does not depend on which other function happened to
+/// be analysed first.
+pub fn flag_classes(prog: &Program, model: &Model, classes: &mut super::classes::Classes) {
+    for (caller, call) in prog.class_flag_calls() {
+        let Callee::Named(sym) = call.callee else { continue };
+        let Some(prim) = prog.primitive(model, sym) else { continue };
+        let Some(p) = prim.lock_prim() else { continue };
+        let lock = lock_arg(prim, call).cloned().unwrap_or(LockRef {
+            base: Base::Unknown,
+            base_ty: None,
+            path: SmallVec::new(),
+        });
+        let (name, weak) = class_name_of(prog, model, prog.funcs[*caller as usize].file, Some(p), &lock);
+        let class = classes.intern(&name, weak);
+        if model.per_object_kinds.contains(&p.kind) {
+            classes.mark_per_object(class);
+        }
+        if model.backoff_kinds.contains(&p.kind) {
+            classes.mark_backoff(class);
+        }
     }
 }
 
