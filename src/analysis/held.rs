@@ -38,6 +38,18 @@ pub struct HeldLock {
     pub exported: bool,
 }
 
+/// Locks held at once beyond which more are not tracked: lockdep's own
+/// limit (`MAX_LOCK_DEPTH`, include/linux/sched.h), past which the kernel
+/// itself stops checking. Keeps generated or hostile code (a function taking
+/// thousands of locks) from growing every state without bound.
+const MAX_LOCK_DEPTH: usize = 48;
+
+/// Copies of one lock instance held at once (nested read sections). A
+/// deeper nesting only repeats what the first copies tell, while a chain of
+/// helpers each returning with the lock held (a recursive cycle of them,
+/// found by fuzzing) would otherwise add a copy per call.
+const MAX_SAME_INSTANCE: usize = 4;
+
 /// What a branch tested: the same key on two branches means the same value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CondKey {
@@ -246,6 +258,10 @@ impl State {
                 recursive: lock.recursive_read,
                 everywhere: false,
             });
+        }
+        let copies = self.held.iter().filter(|h| h.class == lock.class && h.lock == lock.lock).count();
+        if self.held.len() >= MAX_LOCK_DEPTH || copies >= MAX_SAME_INSTANCE {
+            return;
         }
         if let Some(pos) = self.released.iter().position(|(c, _)| *c == lock.class) {
             self.released.remove(pos);
