@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 /// covered by the build hash.
 const FORMAT: u32 = 1;
 const MAGIC: &[u8; 8] = b"LPFACTS\0";
+const REPORT_MAGIC: &[u8; 8] = b"LPREPRT\0";
 const HEADER_LEN: usize = 8 + 32 + 8 + 16;
 /// Other builds' directories kept besides the current one (a developer
 /// switching between two builds keeps both warm); older ones are removed.
@@ -36,9 +37,9 @@ pub enum CacheError {
     NoHome,
 }
 
-/// What the lookup of one file found.
-pub enum Lookup {
-    Hit(Box<FileFacts>),
+/// What the lookup of one entry found.
+pub enum Lookup<T = FileFacts> {
+    Hit(Box<T>),
     Miss,
     /// The entry exists but is not a good one; the reason names it.
     Corrupt(String),
@@ -94,21 +95,54 @@ impl FactsCache {
     }
 
     pub fn load(&self, key: &Key) -> Lookup {
-        let path = self.path(key);
-        let bytes = match std::fs::read(&path) {
+        self.read_entry(&self.path(key), MAGIC)
+    }
+
+    /// Writes the entry; a failure only costs the next run a re-parse.
+    pub fn store(&self, key: &Key, facts: &FileFacts) -> std::io::Result<()> {
+        self.write_entry(&self.path(key), MAGIC, facts)
+    }
+
+    /// A key for a whole run: the build and everything else given, in order.
+    pub fn run_key(&self, parts: &[&[u8]]) -> Key {
+        let mut h = blake3::Hasher::new();
+        h.update(b"report");
+        h.update(&self.build);
+        for part in parts {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        Key(*h.finalize().as_bytes())
+    }
+
+    fn report_path(&self, key: &Key) -> PathBuf {
+        self.dir.join("reports").join(format!("{}.report", key.hex()))
+    }
+
+    /// A whole run's report, stored under `run_key`.
+    pub fn load_report<T: serde::de::DeserializeOwned>(&self, key: &Key) -> Lookup<T> {
+        self.read_entry(&self.report_path(key), REPORT_MAGIC)
+    }
+
+    pub fn store_report<T: serde::Serialize>(&self, key: &Key, report: &T) -> std::io::Result<()> {
+        self.write_entry(&self.report_path(key), REPORT_MAGIC, report)
+    }
+
+    fn read_entry<T: serde::de::DeserializeOwned>(&self, path: &Path, magic: &[u8; 8]) -> Lookup<T> {
+        let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(e) => return Lookup::Corrupt(format!("{}: unreadable cache entry ({e}), rebuilt", path.display())),
         };
-        match self.decode(&bytes) {
-            Some(facts) => Lookup::Hit(Box::new(facts)),
+        match self.decode(&bytes, magic) {
+            Some(value) => Lookup::Hit(Box::new(value)),
             None => Lookup::Corrupt(format!("{}: corrupt cache entry ignored and rebuilt", path.display())),
         }
     }
 
-    fn decode(&self, bytes: &[u8]) -> Option<FileFacts> {
+    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8], magic: &[u8; 8]) -> Option<T> {
         let (header, payload) = (bytes.get(..HEADER_LEN)?, bytes.get(HEADER_LEN..)?);
-        if &header[..8] != MAGIC || header[8..40] != self.build {
+        if &header[..8] != magic || header[8..40] != self.build {
             return None;
         }
         let len = u64::from_le_bytes(header[40..48].try_into().ok()?);
@@ -118,21 +152,19 @@ impl FactsCache {
         postcard::from_bytes(payload).ok()
     }
 
-    /// Writes the entry; a failure only costs the next run a re-parse.
-    pub fn store(&self, key: &Key, facts: &FileFacts) -> std::io::Result<()> {
-        let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
+    fn write_entry<T: serde::Serialize>(&self, path: &Path, magic: &[u8; 8], value: &T) -> std::io::Result<()> {
+        let payload = postcard::to_allocvec(value).map_err(std::io::Error::other)?;
         let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
-        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(magic);
         bytes.extend_from_slice(&self.build);
         bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
         bytes.extend_from_slice(&blake3::hash(&payload).as_bytes()[..16]);
         bytes.extend_from_slice(&payload);
-        let path = self.path(key);
         let dir = path.parent().unwrap_or(&self.dir);
         std::fs::create_dir_all(dir)?;
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
         tmp.write_all(&bytes)?;
-        tmp.persist(&path).map_err(|e| e.error)?;
+        tmp.persist(path).map_err(|e| e.error)?;
         Ok(())
     }
 }

@@ -2,7 +2,7 @@
 //! index → analyse → check → sorted findings. Output is the caller's job.
 
 use crate::analysis;
-use crate::cache::FactsCache;
+use crate::cache::{FactsCache, Lookup};
 use crate::checks;
 use crate::discover;
 use crate::finding::{Finding, Severity};
@@ -29,7 +29,7 @@ pub struct Options {
     pub cache_dir: Option<PathBuf>,
 }
 
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Summary {
     pub files: usize,
     pub context_files: usize,
@@ -53,6 +53,8 @@ pub struct Stats {
     pub observations: usize,
     /// Facts cache: hits, misses, corrupt entries, failed writes.
     pub cache: Option<(usize, usize, usize, usize)>,
+    /// Report cache: read back (`true`) or written.
+    pub report_cache: Option<bool>,
 }
 
 pub struct Report {
@@ -106,6 +108,29 @@ pub fn run(model: &Model, opts: &Options) -> Report {
             Err(e) => problems.push(format!("{e}; running without the cache")),
         }
     }
+    // A run over exactly these files, of these contents, with this build and
+    // model, reports what it reported last time: read it back.
+    let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
+        let key = run_key(cache, model, opts, &all, &found.missing, &problems);
+        lap(&mut stats, "hash inputs");
+        key
+    });
+    if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
+        match cache.load_report::<CachedReport>(key) {
+            Lookup::Hit(cached) => {
+                lap(&mut stats, "read report");
+                let mut hit = stats.clone();
+                hit.report_cache = Some(true);
+                hit.cache = Some((0, 0, 0, 0));
+                if let Some(report) = cached.into_report(hit) {
+                    return report;
+                }
+            }
+            Lookup::Miss => {}
+            Lookup::Corrupt(why) => problems.push(why),
+        }
+    }
+    let mut cache_notices = Vec::new();
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");
     let mut builder = ProgramBuilder::new(model);
@@ -123,7 +148,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
             })
             .collect();
         for ((path, display, is_context), (result, cache_notice)) in chunk.into_iter().zip(loaded) {
-            problems.extend(cache_notice);
+            cache_notices.extend(cache_notice);
             match result {
                 Loaded::Ok { mut facts, note } => {
                     if !is_context {
@@ -176,7 +201,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     stats.lock_classes = analysis.classes.count();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
-    Report {
+    let mut report = Report {
         findings,
         files: prog.files,
         problems,
@@ -185,7 +210,100 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         nothing_usable,
         stats,
         order_edges,
+    };
+    if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
+        report.stats.report_cache = Some(false);
+        let cached = CachedReport::of(&report);
+        if cache.store_report(key, &cached).is_err() {
+            report.problems.push("cannot write the report to the cache; the next run analyses again".into());
+        }
     }
+    // Said once, by this run: a later run that reads the report back did
+    // not meet the corrupt entries.
+    report.problems.extend(cache_notices);
+    report
+}
+
+/// What a run reported, as the report cache keeps it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct CachedReport {
+    findings: Vec<crate::finding::StoredFinding>,
+    files: Vec<SourceFile>,
+    problems: Vec<String>,
+    missing: Vec<PathBuf>,
+    summary: Summary,
+    nothing_usable: bool,
+}
+
+impl CachedReport {
+    fn of(report: &Report) -> CachedReport {
+        CachedReport {
+            findings: report.findings.iter().map(crate::finding::StoredFinding::of).collect(),
+            files: report.files.clone(),
+            problems: report.problems.clone(),
+            missing: report.missing.clone(),
+            summary: report.summary.clone(),
+            nothing_usable: report.nothing_usable,
+        }
+    }
+
+    /// `None` when a finding names a check this build does not have.
+    fn into_report(self, stats: Stats) -> Option<Report> {
+        let CachedReport { findings, files, problems, missing, summary, nothing_usable } = self;
+        let findings = findings.into_iter().map(crate::finding::StoredFinding::into_finding).collect::<Option<_>>()?;
+        Some(Report { findings, files, problems, missing, summary, nothing_usable, stats, order_edges: Vec::new() })
+    }
+}
+
+/// The report cache's key: the build (in the cache), the model, the
+/// options that change what is analysed, and every file in order with its
+/// name and a hash of its contents (or why it cannot be read).
+fn run_key(
+    cache: &FactsCache,
+    model: &Model,
+    opts: &Options,
+    files: &[(PathBuf, String, bool)],
+    missing: &[PathBuf],
+    problems: &[String],
+) -> crate::cache::Key {
+    let hashes: Vec<[u8; 32]> = files
+        .par_iter()
+        .map(|(path, _, _)| {
+            let hash = |bytes: &[u8]| *blake3::hash(bytes).as_bytes();
+            match opts.overlay.get(path) {
+                Some(Some(bytes)) => hash(bytes),
+                Some(None) => hash(b"\0deleted"),
+                None => match std::fs::metadata(path) {
+                    Ok(m) if m.is_file() && m.len() > opts.max_file_size => {
+                        hash(format!("\0big {}", m.len()).as_bytes())
+                    }
+                    Ok(m) if m.is_file() => {
+                        std::fs::read(path).map_or_else(|e| hash(format!("\0{e}").as_bytes()), |b| hash(&b))
+                    }
+                    Ok(_) => hash(b"\0not a file"),
+                    Err(e) => hash(format!("\0{e}").as_bytes()),
+                },
+            }
+        })
+        .collect();
+    let mut listing = Vec::new();
+    for ((path, display, is_context), hash) in files.iter().zip(&hashes) {
+        listing.extend_from_slice(path.as_os_str().as_encoded_bytes());
+        listing.push(0);
+        listing.extend_from_slice(display.as_bytes());
+        listing.push(if *is_context { 1 } else { 0 });
+        listing.extend_from_slice(hash);
+    }
+    for m in missing {
+        listing.extend_from_slice(m.as_os_str().as_encoded_bytes());
+        listing.push(0);
+    }
+    for p in problems {
+        listing.extend_from_slice(p.as_bytes());
+        listing.push(0);
+    }
+    let options = format!("tree_context={} max_file_size={}", opts.tree_context, opts.max_file_size);
+    cache.run_key(&[&model.digest, options.as_bytes(), &listing])
 }
 
 /// Files parsed and merged at a time (see `run`).

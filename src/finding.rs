@@ -4,7 +4,7 @@
 use crate::index::FileId;
 use crate::ir::Span;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     Error,
     Warning,
@@ -20,7 +20,7 @@ impl Severity {
 }
 
 /// One step of a witness path: where, in which function, and what happens.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TraceHop {
     pub file: FileId,
     pub span: Span,
@@ -28,8 +28,11 @@ pub struct TraceHop {
     pub note: String,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Finding {
+    /// Not serialised (a `&'static str` cannot be read back as one): the
+    /// report cache stores the id beside the finding, see `check_id`.
+    #[serde(skip)]
     pub check: &'static str,
     pub severity: Severity,
     pub message: String,
@@ -43,4 +46,23 @@ pub struct Finding {
     pub trace: Vec<TraceHop>,
     pub notes: Vec<String>,
     pub help: Option<String>,
+}
+
+/// A finding with its check id, as the report cache stores it.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct StoredFinding {
+    pub check: String,
+    pub finding: Finding,
+}
+
+impl StoredFinding {
+    pub fn of(finding: &Finding) -> StoredFinding {
+        StoredFinding { check: finding.check.to_string(), finding: finding.clone() }
+    }
+
+    /// Back to a finding; `None` if it names a check this build lacks.
+    pub fn into_finding(self) -> Option<Finding> {
+        let id = crate::checks::find(&self.check)?.id;
+        Some(Finding { check: id, ..self.finding })
+    }
 }

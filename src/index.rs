@@ -25,7 +25,7 @@ pub fn arch_of_path(display: &str) -> Option<String> {
 pub type FuncId = u32;
 
 /// One input file as later stages and the output see it.
-#[derive(Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
     /// The name findings use (relative to the directory the user gave).

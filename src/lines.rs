@@ -5,7 +5,7 @@
 
 const STRIDE: usize = 128;
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct LineIndex {
     /// Line count.
     lines: u32,

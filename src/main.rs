@@ -248,6 +248,11 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
             )?,
             None => writeln!(err, "lockpath: stats: cache off")?,
         }
+        match s.report_cache {
+            Some(true) => writeln!(err, "lockpath: stats: report read from the cache (nothing changed)")?,
+            Some(false) => writeln!(err, "lockpath: stats: report written to the cache")?,
+            None => {}
+        }
     }
     if !report.missing.is_empty() || report.nothing_usable {
         return Ok(EXIT_USAGE);

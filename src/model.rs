@@ -164,6 +164,9 @@ pub struct Model {
     /// a parenthesised argument (`__section(".x")`).
     pub attributes: Vec<String>,
     pub attributes_with_args: Vec<String>,
+    /// A hash of every model text added, in order: what the analysis of a
+    /// tree depends on besides its files (the report cache's key).
+    pub digest: [u8; 32],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -220,6 +223,12 @@ impl Model {
     }
 
     pub fn add(&mut self, file: &str, text: &str) -> Result<(), ModelError> {
+        let mut digest = blake3::Hasher::new();
+        digest.update(&self.digest);
+        digest.update(file.as_bytes());
+        digest.update(&[0]);
+        digest.update(text.as_bytes());
+        self.digest = *digest.finalize().as_bytes();
         for (i, raw) in text.lines().enumerate() {
             let line = raw.split('#').next().unwrap_or("").trim();
             if line.is_empty() {

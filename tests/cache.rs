@@ -21,8 +21,25 @@ fn check(bin: &Path, cache: &Path) -> Command {
     cmd
 }
 
+/// A run that reads facts: the whole-report entries are removed first, so
+/// an unchanged tree is not simply answered from its last report.
 fn run(bin: &Path, cache: &Path) -> Output {
+    forget_reports(cache);
     check(bin, cache).output().expect("lockpath runs")
+}
+
+fn forget_reports(cache: &Path) {
+    let mut stack = vec![cache.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.file_name().is_some_and(|n| n == "reports") {
+                let _ = std::fs::remove_dir_all(&p);
+            } else if p.is_dir() {
+                stack.push(p);
+            }
+        }
+    }
 }
 
 /// (hits, misses, corrupt) from the `--stats` cache line.
@@ -149,4 +166,44 @@ fn two_runs_filling_one_cache_at_once_both_succeed() {
     assert_eq!(cache_counts(&after).1, 0, "every entry is whole");
     assert_eq!(cache_counts(&after).2, 0);
     assert_eq!(after.stdout, a.stdout);
+}
+
+/// `--stats` says whether the whole report came from the cache.
+fn report_from_cache(out: &Output) -> bool {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .any(|l| l == "lockpath: stats: report read from the cache (nothing changed)")
+}
+
+#[test]
+fn an_unchanged_tree_is_answered_from_the_report_cache_and_a_changed_file_is_not() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    let bad = "struct foo { struct mutex lock; };\nstatic int f(struct foo *d)\n{\n\tmutex_lock(&d->lock);\n\tif (!kmalloc(8, GFP_KERNEL))\n\t\treturn -ENOMEM;\n\tmutex_unlock(&d->lock);\n\treturn 0;\n}\n";
+    std::fs::write(tree.path().join("a.c"), bad).expect("write");
+    std::fs::write(tree.path().join("b.c"), "static int g(void) { return 0; }\n").expect("write");
+    let run_tree = || {
+        Command::new(LOCKPATH)
+            .args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
+            .arg(cache.path())
+            .arg(tree.path())
+            .output()
+            .expect("lockpath runs")
+    };
+    let first = run_tree();
+    assert!(!report_from_cache(&first));
+    let second = run_tree();
+    assert!(report_from_cache(&second), "{}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(first.stdout, second.stdout);
+    assert_eq!(first.status.code(), second.status.code(), "the exit status is the same too");
+
+    // Fix the leak in a.c: the report is analysed again, b.c's facts still
+    // come from the cache.
+    std::fs::write(tree.path().join("a.c"), bad.replace("\t\treturn -ENOMEM;", "\t\td = 0;")).expect("write");
+    let third = run_tree();
+    assert!(!report_from_cache(&third));
+    assert_eq!(cache_counts(&third), (1, 1, 0), "b.c from the cache, a.c parsed");
+    let stdout = String::from_utf8_lossy(&third.stdout);
+    assert!(!stdout.contains("lock-imbalance"), "the fix shows: {stdout}");
+    assert!(String::from_utf8_lossy(&first.stdout).contains("lock-imbalance"));
 }
