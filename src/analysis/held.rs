@@ -97,8 +97,11 @@ pub enum Released {
 }
 
 #[derive(Debug, Clone, Default)]
+/// A `State` is copied at every edge of every analysed function, so its
+/// rarely non-empty parts (`released`, `may_held`, `dropped`) live on the
+/// heap and only the common case (a lock or two held) is inline.
 pub struct State {
-    pub held: SmallVec<[HeldLock; 4]>,
+    pub held: SmallVec<[HeldLock; 2]>,
     pub pagefault_disabled: u16,
     /// Depth of preempt_disable()/local_irq_disable() sections, and where
     /// the outermost was entered.
@@ -113,7 +116,7 @@ pub struct State {
     /// local_bh_disable();` inside a function called with BH disabled.
     pub caller_left: u16,
     /// Locks released that this function did not take: its caller held them.
-    pub released: SmallVec<[(ClassId, LockRef); 2]>,
+    pub released: Vec<(ClassId, LockRef)>,
     /// Caller's lock classes released on some path to here (union at joins):
     /// an acquisition after that may be a re-take, not a double lock.
     pub may_released: SmallVec<[ClassId; 2]>,
@@ -127,9 +130,9 @@ pub struct State {
     /// A call that never returns ended this path (`BUG()`).
     pub dead: bool,
     /// This function's locks held on some path to here (union at joins).
-    pub may_held: SmallVec<[MayHeld; 1]>,
+    pub may_held: Vec<MayHeld>,
     /// This function's locks released on some path to here and not re-taken.
-    pub dropped: SmallVec<[MayHeld; 1]>,
+    pub dropped: Vec<MayHeld>,
 }
 
 pub fn same_instance(a: &LockRef, b: &LockRef) -> bool {
@@ -394,7 +397,7 @@ impl State {
 
 /// Union of may-sets at a join. An entry on one side only holds under that
 /// side's facts; on both sides, under the facts both agree on.
-fn union_may(mine: &mut SmallVec<[MayHeld; 1]>, theirs: &[MayHeld], my_facts: &[Fact], their_facts: &[Fact]) {
+fn union_may(mine: &mut Vec<MayHeld>, theirs: &[MayHeld], my_facts: &[Fact], their_facts: &[Fact]) {
     let same = |a: &MayHeld, b: &MayHeld| a.class == b.class && a.lock == b.lock;
     for m in mine.iter_mut() {
         match theirs.iter().find(|t| same(m, t)) {

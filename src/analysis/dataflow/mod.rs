@@ -149,7 +149,10 @@ pub struct Outcome {
 }
 
 /// The latest state on each edge into a block, by (source block, successor index).
-type IncomingEdges = SmallVec<[((BlockId, u16), State); 2]>;
+/// The latest state on each edge into one block. A `Vec`, not inline: a
+/// `State` is ~900 bytes, and most blocks have one or two edges, so inline
+/// storage made every function's per-block tables megabytes of copying.
+type IncomingEdges = Vec<((BlockId, u16), State)>;
 
 struct Analyzer<'c, 'a> {
     ctx: &'c mut Ctx<'a>,
@@ -243,8 +246,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     fn run(&mut self) {
         let blocks = self.blocks.clone();
         let n = blocks.len();
-        let mut inn: Vec<Option<State>> = vec![None; n];
-        inn[0] = Some(self.entry_state());
+        // Boxed: the table is built and scanned per analysed function, and
+        // an unboxed `Option<State>` is ~900 bytes a block.
+        let mut inn: Vec<Option<Box<State>>> = (0..n).map(|_| None).collect();
+        inn[0] = Some(Box::new(self.entry_state()));
         // Blocks are visited in reverse postorder, so a join sees all its
         // forward edges before its successors are visited.
         let rpo_index = reverse_postorder(&blocks);
@@ -256,14 +261,14 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         // The latest state on each edge into a block: a block's entry state is
         // recomputed from all of them, so facts learnt late (a lock held only
         // when `locked` is false) are not lost to a stale earlier meet.
-        let mut incoming: Vec<IncomingEdges> = vec![SmallVec::new(); n];
+        let mut incoming: Vec<IncomingEdges> = (0..n).map(|_| Vec::new()).collect();
         while let Some((_, b)) = work.pop_first() {
             queued[b as usize] = false;
             budget = budget.saturating_sub(1);
             if budget == 0 {
                 break;
             }
-            let Some(mut state) = inn[b as usize].clone() else {
+            let Some(mut state) = inn[b as usize].as_deref().cloned() else {
                 continue;
             };
             self.transfer_block(b, &mut state);
@@ -283,7 +288,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 // count as change, so oscillating facts cannot stall it.
                 let refine = budget > n.saturating_mul(32);
                 let changed = slot.as_ref().is_none_or(|old| old.signature(refine) != joined.signature(refine));
-                *slot = Some(joined);
+                match slot {
+                    Some(old) => **old = joined,
+                    None => *slot = Some(Box::new(joined)),
+                }
                 if changed && !queued[succ as usize] {
                     queued[succ as usize] = true;
                     work.insert((rpo_index[succ as usize], succ));
@@ -293,7 +301,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         // Final pass over the fixed point: observations and summary effects.
         self.record = true;
         for (b, state) in inn.into_iter().enumerate() {
-            let Some(mut state) = state else { continue };
+            let Some(mut state) = state.map(|s| *s) else { continue };
             self.transfer_block(b as BlockId, &mut state);
             let _ = self.successors(b as BlockId, state);
         }
