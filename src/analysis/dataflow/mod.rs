@@ -484,7 +484,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             Primitive::Release(p) | Primitive::MayRelease(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
                 let certain = matches!(prim, Primitive::Release(_));
+                let held = state.held_irq(class, &lock);
                 self.release(state, class, &lock, span, callee, certain);
+                // `spin_lock_irq(&a); .. spin_unlock(&a);` leaves interrupts
+                // off; `spin_unlock_irqrestore(&b, flags)` of a lock taken
+                // plainly turns back on what an earlier lock turned off.
+                if let Some(was) = held.filter(|was| certain && *was != p.irq) {
+                    if let Some(level) = was {
+                        state.irqs_disable(level);
+                    }
+                    if let Some(level) = p.irq {
+                        state.irqs_enable(level);
+                    }
+                }
             }
             Primitive::AssertHeld(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
@@ -527,17 +539,13 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     }
                     state.no_sleep = state.no_sleep.saturating_add(1);
                 }
-                match irq {
-                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_add(1),
-                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_add(1),
-                    None => {}
+                if let Some(level) = irq {
+                    state.irqs_disable(*level);
                 }
             }
             Primitive::NoSleepExit(irq) => {
-                match irq {
-                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_sub(1),
-                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_sub(1),
-                    None => {}
+                if let Some(level) = irq {
+                    state.irqs_enable(*level);
                 }
                 if state.no_sleep == 0 {
                     state.caller_left = state.caller_left.saturating_add(1);
