@@ -135,7 +135,7 @@ impl Analyzer<'_, '_> {
         let prog = self.ctx.prog;
         let entry = prog.irq_roots.get(&self.id).map(|r| r.level).or(prog.irqs_off_entry.get(&self.id).copied());
         let exit_irqs_off = [IrqLevel::Hard, IrqLevel::Soft].map(|level| {
-            let start = i32::from(entry == Some(level));
+            let start = i32::from(entry == Some(level) || self.irqs_asserted[level as usize]);
             let least = self.exits.iter().map(|(_, s)| s.irq_balance(level) - start).min().unwrap_or(0);
             least.clamp(i8::MIN as i32, i8::MAX as i32) as i8
         });

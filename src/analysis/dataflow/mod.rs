@@ -153,6 +153,9 @@ struct Analyzer<'c, 'a> {
     sleep_released_params: Vec<(ClassId, LockRef)>,
     acquires: Vec<Acquisition>,
     irq_uses: Vec<IrqUse>,
+    /// Levels (hard, soft) an `assert-irqs-off` found on: the caller turned
+    /// them off, so they count as off at the entry too.
+    irqs_asserted: [bool; 2],
     exits: Vec<(RetVal, State)>,
     /// Where each of `exits` returns (byte offset of the return).
     exit_at: Vec<Span>,
@@ -192,6 +195,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         sleep_released_params: Vec::new(),
         acquires: Vec::new(),
         irq_uses: Vec::new(),
+        irqs_asserted: [false; 2],
         exits: Vec::new(),
         exit_at: Vec::new(),
         exit_var: Vec::new(),
@@ -553,6 +557,16 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 state.no_sleep = state.no_sleep.saturating_sub(1);
                 if state.no_sleep == 0 {
                     state.no_sleep_site = None;
+                }
+            }
+            Primitive::AssertIrqsOff(level) => {
+                let on = match level {
+                    crate::model::IrqLevel::Hard => state.hardirqs_on(),
+                    crate::model::IrqLevel::Soft => state.softirqs_on(),
+                };
+                if on {
+                    state.irqs_disable(*level);
+                    self.irqs_asserted[*level as usize] = true;
                 }
             }
             Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),
