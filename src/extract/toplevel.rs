@@ -5,7 +5,7 @@
 use super::attributes::FoundAnnotation;
 use super::body::BodyBuilder;
 use super::macros::MacroDef;
-use super::syntax::{declarator_name, has_storage_static, text, type_name};
+use super::syntax::{declarator_name, has_storage_static, is_if_zero, text, type_name};
 use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Annotation, Base, FileFacts, Function, GuardDef, LockRef, Param, Seg, StructDef};
@@ -56,6 +56,12 @@ pub(crate) fn extract_toplevel(
                 let mut cursor = node.walk();
                 let children: Vec<Node> = node.named_children(&mut cursor).collect();
                 stack.extend(children.into_iter().rev());
+            }
+            // Only the `#else` side of `#if 0` is code.
+            "preproc_if" if is_if_zero(node, src) => {
+                if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
+                    stack.push(alt);
+                }
             }
             "translation_unit"
             | "preproc_if"

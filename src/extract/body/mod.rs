@@ -6,7 +6,9 @@
 mod cond;
 mod expr;
 
-use super::syntax::{callee_identifier, declarator_name, first_expr_child, op_text, strip_parens, text, type_name};
+use super::syntax::{
+    callee_identifier, declarator_name, first_expr_child, is_if_zero, op_text, strip_parens, text, type_name,
+};
 use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Arg, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
@@ -668,6 +670,12 @@ impl<'a> BodyBuilder<'a> {
 
     /// `#ifdef A .. #else .. #endif` inside a body: either side may be compiled.
     fn preproc(&mut self, node: Node) {
+        if is_if_zero(node, self.src) {
+            if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
+                self.stmt(alt);
+            }
+            return;
+        }
         let then_b = self.new_block();
         let else_b = self.new_block();
         let join = self.new_block();
