@@ -98,6 +98,9 @@ pub enum Primitive {
     /// local_irq_disable, local_bh_disable), with the interrupts it disables.
     NoSleepEnter(Option<IrqLevel>),
     NoSleepExit(Option<IrqLevel>),
+    /// Asserts that interrupts of the level are off here
+    /// (`lockdep_assert_irqs_disabled()`): the caller turned them off.
+    AssertIrqsOff(IrqLevel),
     /// Sleeps when the GFP mask in argument N may block (GFP_KERNEL).
     SleepIfGfp(u8),
     Neutral,
@@ -354,6 +357,13 @@ fn parse_primitive(effect: &str, rest: &[&str]) -> Result<Primitive, String> {
             }
         }
         return Ok(if effect == "no-sleep-enter" { Primitive::NoSleepEnter(irq) } else { Primitive::NoSleepExit(irq) });
+    }
+    if effect == "assert-irqs-off" {
+        let level = match rest {
+            [field] => field.strip_prefix("irq=").ok_or_else(|| format!("unknown field `{field}`"))?,
+            _ => return Err("assert-irqs-off needs irq=hard|soft".into()),
+        };
+        return Ok(Primitive::AssertIrqsOff(IrqLevel::parse(level)?));
     }
     if effect == "bind-handler" {
         let (mut item, mut handler, mut context) = (None, None, None);

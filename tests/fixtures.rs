@@ -13,6 +13,7 @@ const CHECKS: &[&str] = &[
     "lock-order-cycle",
     "sleep-in-atomic",
     "lock-imbalance",
+    "irq-unsafe-lock",
 ];
 
 fn fixtures_dir() -> PathBuf {
@@ -23,7 +24,18 @@ fn fixtures_dir() -> PathBuf {
 /// files checked together (a bug that spans files).
 fn expected_case(case: &Path) -> BTreeMap<(String, u32, String), u32> {
     let files: Vec<PathBuf> = if case.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(case).expect("case dir").flatten().map(|e| e.path()).collect();
+        // Subdirectories lay a case out like a kernel tree (`arch/arm/...`).
+        let mut v = Vec::new();
+        let mut dirs = vec![case.to_path_buf()];
+        while let Some(dir) = dirs.pop() {
+            for path in std::fs::read_dir(&dir).expect("case dir").flatten().map(|e| e.path()) {
+                if path.is_dir() {
+                    dirs.push(path);
+                } else {
+                    v.push(path);
+                }
+            }
+        }
         v.sort();
         v
     } else {
@@ -60,8 +72,17 @@ fn expected(text: &str) -> BTreeMap<(u32, String), u32> {
     out
 }
 
+/// A directory case is checked from inside, as a kernel tree is: its paths
+/// (`arch/arm/kernel/smp.c`) are what lockpath sees.
 pub fn run_lockpath(args: &[&str], path: &Path) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_lockpath")).args(args).arg(path).output().expect("lockpath runs");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lockpath"));
+    cmd.args(args);
+    if path.is_dir() {
+        cmd.current_dir(path).arg(".");
+    } else {
+        cmd.arg(path);
+    }
+    let out = cmd.output().expect("lockpath runs");
     let code = out.status.code();
     assert!(matches!(code, Some(0 | 1)), "{}: exit {code:?}\n{}", path.display(), String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{}: bad JSON: {e}", path.display()))

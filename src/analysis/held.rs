@@ -111,6 +111,11 @@ pub struct State {
     /// local_bh_disable() sections (soft); a hard-irq handler starts at 1.
     pub irq_off: u16,
     pub bh_off: u16,
+    /// The caller's interrupt-off sections of each level this function has
+    /// left with none of its own open (`netif_tx_unlock_bh()`'s
+    /// local_bh_enable()): at a join, the larger count.
+    pub irq_left: u16,
+    pub bh_left: u16,
     /// The caller's no-sleep sections this function has left (a section
     /// exit with none of its own open): `local_bh_enable(); cond_resched();
     /// local_bh_disable();` inside a function called with BH disabled.
@@ -159,6 +164,8 @@ impl State {
         self.no_sleep = self.no_sleep.min(other.no_sleep);
         self.irq_off = self.irq_off.min(other.irq_off);
         self.bh_off = self.bh_off.min(other.bh_off);
+        self.irq_left = self.irq_left.max(other.irq_left);
+        self.bh_left = self.bh_left.max(other.bh_left);
         self.caller_left = self.caller_left.min(other.caller_left);
         if self.no_sleep == 0 {
             self.no_sleep_site = None;
@@ -172,15 +179,74 @@ impl State {
     }
 
     /// What a meet can change, for `meet`'s result.
-    fn join_shape(&self) -> (usize, usize, u16, usize, usize, usize) {
+    fn join_shape(&self) -> (usize, usize, u16, [u16; 4], usize, usize, usize) {
         (
             self.held.len(),
             self.released.len(),
             self.pagefault_disabled,
+            [self.irq_off, self.bh_off, self.irq_left, self.bh_left],
             self.may_released.len(),
             self.vars.len(),
             self.may_held.len() + self.dropped.len(),
         )
+    }
+
+    /// Interrupts of `level` disabled once more (`local_irq_save()`, or a
+    /// lock taken with them off released without turning them back on).
+    pub fn irqs_disable(&mut self, level: IrqLevel) {
+        let (off, left) = self.irq_counters(level);
+        if *left > 0 {
+            *left -= 1;
+        } else {
+            *off = off.saturating_add(1);
+        }
+    }
+
+    /// Interrupts of `level` enabled once more: this function's section
+    /// ends, or, with none open, the caller's.
+    pub fn irqs_enable(&mut self, level: IrqLevel) {
+        let (off, left) = self.irq_counters(level);
+        if *off > 0 {
+            *off -= 1;
+        } else {
+            *left = left.saturating_add(1);
+        }
+    }
+
+    /// How many sections of `level` are open here, less the caller's ones
+    /// left: what a caller's count changes by across a call that returns here.
+    pub fn irq_balance(&self, level: IrqLevel) -> i32 {
+        match level {
+            IrqLevel::Hard => self.irq_off as i32 - self.irq_left as i32,
+            IrqLevel::Soft => self.bh_off as i32 - self.bh_left as i32,
+        }
+    }
+
+    /// Applies a callee's `irq_balance` change to this state.
+    pub fn irqs_shift(&mut self, level: IrqLevel, by: i32) {
+        let net = self.irq_balance(level) + by;
+        let (off, left) = self.irq_counters(level);
+        *off = net.clamp(0, u16::MAX as i32) as u16;
+        *left = (-net).clamp(0, u16::MAX as i32) as u16;
+    }
+
+    fn irq_counters(&mut self, level: IrqLevel) -> (&mut u16, &mut u16) {
+        match level {
+            IrqLevel::Hard => (&mut self.irq_off, &mut self.irq_left),
+            IrqLevel::Soft => (&mut self.bh_off, &mut self.bh_left),
+        }
+    }
+
+    /// The held lock `release` would drop for `lock` (same instance, else
+    /// same class): the interrupt level taking it turned off. `None` when
+    /// it is not held here (the caller's lock, with the caller's level).
+    pub fn held_irq(&self, class: ClassId, lock: &LockRef) -> Option<Option<IrqLevel>> {
+        let pos = self
+            .held
+            .iter()
+            .rposition(|h| same_instance(&h.lock, lock))
+            .or_else(|| self.held.iter().rposition(|h| h.class == class))?;
+        Some(self.held[pos].irq)
     }
 
     /// Hard interrupts can arrive here.

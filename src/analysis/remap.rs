@@ -102,6 +102,7 @@ impl MapClasses for FunctionSummary {
             may_release_if_nonzero,
             may_release_if_zero,
             irq_uses,
+            exit_irqs_off: _,
         } = self;
         fault.map_classes(map);
         sleep.map_classes(map);

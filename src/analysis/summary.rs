@@ -89,6 +89,10 @@ pub struct FunctionSummary {
     pub may_release_if_zero: Vec<(ClassId, LockRef)>,
     /// Acquisitions with interrupts of some level enabled, for irq-unsafe-lock.
     pub irq_uses: Vec<IrqUse>,
+    /// How many interrupt-off sections (hard, soft) every return leaves open
+    /// beyond the entry's: 1 for `netif_tx_lock_bh()` (local_bh_disable()
+    /// inside), -1 for `netif_tx_unlock_bh()`.
+    pub exit_irqs_off: [i8; 2],
 }
 
 /// Every function's summary, by `FuncId`. Most functions do nothing a
@@ -110,6 +114,7 @@ static EMPTY: FunctionSummary = FunctionSummary {
     may_release_if_nonzero: Vec::new(),
     may_release_if_zero: Vec::new(),
     irq_uses: Vec::new(),
+    exit_irqs_off: [0, 0],
 };
 
 impl Summaries {
@@ -182,6 +187,7 @@ impl FunctionSummary {
             && self.may_release_if_nonzero.is_empty()
             && self.may_release_if_zero.is_empty()
             && self.irq_uses.is_empty()
+            && self.exit_irqs_off == [0, 0]
     }
 
     /// Gives back the growth room of every list (summaries live to the end).
@@ -199,10 +205,11 @@ impl FunctionSummary {
 
     /// A cheap fingerprint to detect when iteration over a recursive SCC
     /// has converged.
-    pub fn shape(&self) -> (bool, bool, usize, usize, usize, usize, usize) {
+    pub fn shape(&self) -> (bool, bool, [i8; 2], usize, usize, usize, usize, usize) {
         (
             self.fault.is_some(),
             self.sleep.is_some(),
+            self.exit_irqs_off,
             self.acquires.len(),
             self.exit_acquires.len(),
             self.acquires_if_nonzero.len(),
@@ -235,6 +242,10 @@ impl FunctionSummary {
             if !self.irq_uses.iter().any(|s| s.class == u.class && s.hard_on == u.hard_on && s.soft_on == u.soft_on) {
                 self.irq_uses.push(u.clone());
             }
+        }
+        // Any variant may be the one compiled: only what both leave off is off.
+        for (mine, theirs) in self.exit_irqs_off.iter_mut().zip(other.exit_irqs_off) {
+            *mine = (*mine).min(theirs);
         }
         extend_unique(&mut self.exit_acquires, &other.exit_acquires);
         extend_unique(&mut self.acquires_if_nonzero, &other.acquires_if_nonzero);

@@ -10,7 +10,7 @@ use crate::analysis::Analysis;
 use crate::finding::{Finding, Severity, TraceHop};
 use crate::index::{FuncId, IrqRoot, Program};
 use crate::model::{IrqLevel, Mode};
-use rustc_hash::FxHashMap;
+use rustc_hash::{FxHashMap, FxHashSet};
 
 pub const DOC: &str = r#"irq-unsafe-lock (error)
 
@@ -74,38 +74,119 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: DOC,
 };
 
-/// One finding per lock class and interrupt level: the first handler (by
-/// name) that takes it, against the first process-context path that takes
-/// it with that level enabled.
+/// One finding per lock class and interrupt level: of the handlers that take
+/// it and the process-context paths that take it with that level enabled,
+/// the pair closest in the tree (same file, then same directory), else the
+/// first handler by name against the first path.
 pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
     let uses = unsafe_uses(prog, analysis);
     let mut roots: Vec<(&FuncId, &IrqRoot)> = prog.irq_roots.iter().collect();
     roots.sort_by_key(|(id, _)| (fn_name(prog, **id), **id));
-    let mut out = Vec::new();
-    let mut reported: rustc_hash::FxHashSet<(ClassId, IrqLevel)> = rustc_hash::FxHashSet::default();
+    // Handler-side acquisitions by (class, level), in handler-name order.
+    let mut keys: Vec<(ClassId, IrqLevel)> = Vec::new();
+    let mut sides: FxHashMap<(ClassId, IrqLevel), Vec<(FuncId, &IrqRoot, &Acquisition)>> = FxHashMap::default();
     for (handler, root) in roots {
-        let summary = &analysis.summaries[*handler as usize];
-        for acq in &summary.acquires {
-            let key = (acq.class, root.level);
-            if reported.contains(&key)
-                || analysis.classes.is_weak(acq.class)
-                || analysis.classes.is_per_object(acq.class)
-            {
+        for acq in &analysis.summaries[*handler as usize].acquires {
+            if analysis.classes.is_weak(acq.class) || analysis.classes.is_per_object(acq.class) {
                 continue;
             }
-            let Some((entry, use_)) = first_unsafe_use(&uses, acq, root.level) else { continue };
-            reported.insert(key);
-            out.push(finding(prog, analysis, *handler, root, acq, entry, use_));
+            let list = sides.entry((acq.class, root.level)).or_default();
+            if list.is_empty() {
+                keys.push((acq.class, root.level));
+            }
+            if !list.iter().any(|(h, _, _)| h == handler) {
+                list.push((*handler, root, acq));
+            }
+        }
+    }
+    let dirs = Dirs::new(prog);
+    let mut out = Vec::new();
+    for key in keys {
+        let Some(uses) = uses.get(&key.0) else { continue };
+        let mut best: Option<(u8, FuncId, &IrqRoot, &Acquisition, FuncId, &IrqUse)> = None;
+        'pairs: for (i, &(handler, root, acq)) in sides[&key].iter().enumerate() {
+            if i >= MAX_HANDLERS_PER_CLASS && best.is_some() {
+                break;
+            }
+            for &(entry, use_) in uses.iter().filter(|(_, u)| unsafe_against(u, acq, key.1)) {
+                let near = dirs.nearness(prog.funcs[handler as usize].file, prog.funcs[entry as usize].file);
+                if best.as_ref().is_none_or(|b| near > b.0) {
+                    best = Some((near, handler, root, acq, entry, use_));
+                    if near == SAME_FILE {
+                        break 'pairs;
+                    }
+                }
+            }
+        }
+        if let Some((_, handler, root, acq, entry, use_)) = best {
+            out.push(finding(prog, analysis, handler, root, acq, entry, use_));
         }
     }
     out
 }
 
+/// Handlers of one class and level searched for the nearest pair; past
+/// this many (core locks that every driver's handler reaches) the first
+/// ones by name stand for the rest once a pair is found.
+const MAX_HANDLERS_PER_CLASS: usize = 64;
+const SAME_FILE: u8 = 2;
+
+/// Each file's directory, numbered, to compare where two functions live.
+struct Dirs(Vec<u32>);
+
+impl Dirs {
+    fn new(prog: &Program) -> Dirs {
+        let mut ids: FxHashMap<&str, u32> = FxHashMap::default();
+        let dirs = prog
+            .files
+            .iter()
+            .map(|f| {
+                let dir = f.display.rsplit_once('/').map_or("", |(d, _)| d);
+                let next = ids.len() as u32;
+                *ids.entry(dir).or_insert(next)
+            })
+            .collect();
+        Dirs(dirs)
+    }
+
+    fn nearness(&self, a: crate::index::FileId, b: crate::index::FileId) -> u8 {
+        if a == b {
+            SAME_FILE
+        } else if self.0[a as usize] == self.0[b as usize] {
+            1
+        } else {
+            0
+        }
+    }
+}
+
 /// Every interrupt-enabled acquisition of process-context entry points, by
 /// class, in (file, site) order: built once, so the pairing is linear.
+///
+/// An architecture's definition of a function that generic code calls
+/// (`__cpu_disable()` in arch/arm) has no caller of its own: generic calls
+/// resolve to the context architecture's twin. It is not an entry point
+/// when such a twin exists that something calls.
 fn unsafe_uses<'a>(prog: &Program, analysis: &'a Analysis) -> FxHashMap<ClassId, Vec<(FuncId, &'a IrqUse)>> {
+    let entries: FxHashSet<FuncId> = analysis.entry_points.iter().copied().collect();
+    let arch_entries: FxHashSet<crate::ir::Sym> = entries
+        .iter()
+        .filter(|e| prog.files[prog.funcs[**e as usize].file as usize].arch.is_some())
+        .map(|e| prog.funcs[*e as usize].func.name)
+        .collect();
+    let called_twins: FxHashSet<crate::ir::Sym> = prog
+        .funcs
+        .iter()
+        .enumerate()
+        .filter(|(id, def)| arch_entries.contains(&def.func.name) && !entries.contains(&(*id as FuncId)))
+        .map(|(_, def)| def.func.name)
+        .collect();
     let mut by_class: FxHashMap<ClassId, Vec<(FuncId, &IrqUse)>> = FxHashMap::default();
     for &e in analysis.entry_points.iter().filter(|e| !prog.irq_roots.contains_key(e)) {
+        let def = &prog.funcs[e as usize];
+        if prog.files[def.file as usize].arch.is_some() && called_twins.contains(&def.func.name) {
+            continue;
+        }
         for u in &analysis.summaries[e as usize].irq_uses {
             by_class.entry(u.class).or_default().push((e, u));
         }
@@ -116,23 +197,17 @@ fn unsafe_uses<'a>(prog: &Program, analysis: &'a Analysis) -> FxHashMap<ClassId,
     by_class
 }
 
-/// The first entry point that takes `acq`'s class with interrupts of
-/// `level` enabled.
-fn first_unsafe_use<'a>(
-    uses: &FxHashMap<ClassId, Vec<(FuncId, &'a IrqUse)>>,
-    acq: &Acquisition,
-    level: IrqLevel,
-) -> Option<(FuncId, &'a IrqUse)> {
-    uses.get(&acq.class)?.iter().copied().find(|(_, u)| {
-        let enabled = match level {
-            IrqLevel::Hard => u.hard_on,
-            IrqLevel::Soft => u.soft_on,
-        };
-        // Readers of an rwlock do not wait for readers (only spinning locks
-        // get here: rw_semaphores do not).
-        let readers = u.mode == Mode::Shared && acq.mode == Mode::Shared;
-        enabled && !readers
-    })
+/// `u` takes the lock with interrupts of `level` enabled, and is not a
+/// reader against a reader.
+fn unsafe_against(u: &IrqUse, acq: &Acquisition, level: IrqLevel) -> bool {
+    let enabled = match level {
+        IrqLevel::Hard => u.hard_on,
+        IrqLevel::Soft => u.soft_on,
+    };
+    // Readers of an rwlock do not wait for readers (only spinning locks
+    // get here: rw_semaphores do not).
+    let readers = u.mode == Mode::Shared && acq.mode == Mode::Shared;
+    enabled && !readers
 }
 
 fn finding(

@@ -84,3 +84,13 @@ pub(crate) fn first_expr_child(node: Node) -> Option<Node> {
 pub(crate) fn op_text<'s>(node: Node, src: &'s [u8]) -> &'s str {
     node.child_by_field_id(fid!("operator")).map_or("", |o| text(o, src))
 }
+
+/// `#if 0 .. #endif` (also `#if (0)`): its lines are never compiled; only
+/// an `#else` side is code.
+pub(crate) fn is_if_zero(node: Node, src: &[u8]) -> bool {
+    node.kind() == "preproc_if"
+        && node.child_by_field_id(fid!("condition")).is_some_and(|c| {
+            let c = strip_parens(c);
+            c.kind() == "number_literal" && text(c, src).trim() == "0"
+        })
+}

@@ -5,7 +5,7 @@
 use super::attributes::FoundAnnotation;
 use super::body::BodyBuilder;
 use super::macros::MacroDef;
-use super::syntax::{declarator_name, has_storage_static, text, type_name};
+use super::syntax::{declarator_name, has_storage_static, is_if_zero, text, type_name};
 use crate::extract::syntax::fid;
 use crate::ir::Interner;
 use crate::ir::{Annotation, Base, FileFacts, Function, GuardDef, LockRef, Param, Seg, StructDef};
@@ -56,6 +56,12 @@ pub(crate) fn extract_toplevel(
                 let mut cursor = node.walk();
                 let children: Vec<Node> = node.named_children(&mut cursor).collect();
                 stack.extend(children.into_iter().rev());
+            }
+            // Only the `#else` side of `#if 0` is code.
+            "preproc_if" if is_if_zero(node, src) => {
+                if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
+                    stack.push(alt);
+                }
             }
             "translation_unit"
             | "preproc_if"
@@ -314,11 +320,22 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
         };
         let mut c2 = list.walk();
         for pair in list.named_children(&mut c2) {
-            if pair.kind() != "initializer_pair" {
-                continue;
-            }
-            let field = pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0));
-            let value = pair.child_by_field_id(fid!("value"));
+            let (field, value) = match pair.kind() {
+                "initializer_pair" => (
+                    pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0)),
+                    pair.child_by_field_id(fid!("value")),
+                ),
+                // A member under `#ifdef` inside the list: tree-sitter reads
+                // `CONFIG_FOO` and `.ndo_poll_controller = foo_poll` as an
+                // assignment to a field of `CONFIG_FOO`.
+                "assignment_expression" => (
+                    pair.child_by_field_id(fid!("left"))
+                        .filter(|l| l.kind() == "field_expression")
+                        .and_then(|l| l.child_by_field_id(fid!("field"))),
+                    pair.child_by_field_id(fid!("right")),
+                ),
+                _ => continue,
+            };
             let (Some(field), Some(value)) = (field, value) else { continue };
             if field.kind() != "field_identifier" || value.kind() != "identifier" {
                 continue;

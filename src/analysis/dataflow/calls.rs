@@ -109,8 +109,8 @@ impl<'a> Analyzer<'_, 'a> {
         match ids {
             [one] => Cow::Borrowed(&summaries[*one as usize]),
             many => {
-                let mut s = FunctionSummary::default();
-                for id in many {
+                let mut s = summaries[many[0] as usize].clone();
+                for id in &many[1..] {
                     s.merge(&summaries[*id as usize]);
                 }
                 Cow::Owned(s)
@@ -202,6 +202,13 @@ impl<'a> Analyzer<'_, 'a> {
         }
         for exit in &summary.exit_acquires {
             self.add_exit_lock(state, exit, call, callee);
+        }
+        for (level, by) in
+            [crate::model::IrqLevel::Hard, crate::model::IrqLevel::Soft].into_iter().zip(summary.exit_irqs_off)
+        {
+            if by != 0 {
+                state.irqs_shift(level, i32::from(by));
+            }
         }
     }
 

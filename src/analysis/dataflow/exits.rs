@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::analysis::held::CondKey;
+use crate::model::IrqLevel;
 
 /// Locks held and released on return, by return value: every return, the
 /// returns of zero, the returns of non-zero. `None` when there is no such
@@ -129,7 +130,17 @@ impl Analyzer<'_, '_> {
         };
         let may_release_if_nonzero = union_released(&|v| v != RetVal::Zero);
         let may_release_if_zero = union_released(&|v| !v.is_nonzero());
+        // Interrupt sections every return leaves open, relative to the entry
+        // (an interrupt handler starts with its own level off).
+        let prog = self.ctx.prog;
+        let entry = prog.irq_roots.get(&self.id).map(|r| r.level).or(prog.irqs_off_entry.get(&self.id).copied());
+        let exit_irqs_off = [IrqLevel::Hard, IrqLevel::Soft].map(|level| {
+            let start = i32::from(entry == Some(level) || self.irqs_asserted[level as usize]);
+            let least = self.exits.iter().map(|(_, s)| s.irq_balance(level) - start).min().unwrap_or(0);
+            least.clamp(i8::MIN as i32, i8::MAX as i32) as i8
+        });
         let mut summary = FunctionSummary {
+            exit_irqs_off,
             fault: self.fault,
             sleep: self.sleep,
             sleep_sections_left: self.sleep_sections_left,

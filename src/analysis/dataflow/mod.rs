@@ -174,6 +174,9 @@ struct Analyzer<'c, 'a> {
     sleep_released_params: Vec<(ClassId, LockRef)>,
     acquires: Vec<Acquisition>,
     irq_uses: Vec<IrqUse>,
+    /// Levels (hard, soft) an `assert-irqs-off` found on: the caller turned
+    /// them off, so they count as off at the entry too.
+    irqs_asserted: [bool; 2],
     exits: Vec<(RetVal, State)>,
     /// Where each of `exits` returns (byte offset of the return).
     exit_at: Vec<Span>,
@@ -213,6 +216,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
         sleep_released_params: Vec::new(),
         acquires: Vec::new(),
         irq_uses: Vec::new(),
+        irqs_asserted: [false; 2],
         exits: Vec::new(),
         exit_at: Vec::new(),
         exit_var: Vec::new(),
@@ -497,7 +501,19 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             Primitive::Release(p) | Primitive::MayRelease(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
                 let certain = matches!(prim, Primitive::Release(_));
+                let held = state.held_irq(class, &lock);
                 self.release(state, class, &lock, span, callee, certain);
+                // `spin_lock_irq(&a); .. spin_unlock(&a);` leaves interrupts
+                // off; `spin_unlock_irqrestore(&b, flags)` of a lock taken
+                // plainly turns back on what an earlier lock turned off.
+                if let Some(was) = held.filter(|was| certain && *was != p.irq) {
+                    if let Some(level) = was {
+                        state.irqs_disable(level);
+                    }
+                    if let Some(level) = p.irq {
+                        state.irqs_enable(level);
+                    }
+                }
             }
             Primitive::AssertHeld(p) => {
                 let (class, lock) = self.class_of(Some(p), arg);
@@ -540,17 +556,13 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                     }
                     state.no_sleep = state.no_sleep.saturating_add(1);
                 }
-                match irq {
-                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_add(1),
-                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_add(1),
-                    None => {}
+                if let Some(level) = irq {
+                    state.irqs_disable(*level);
                 }
             }
             Primitive::NoSleepExit(irq) => {
-                match irq {
-                    Some(crate::model::IrqLevel::Hard) => state.irq_off = state.irq_off.saturating_sub(1),
-                    Some(crate::model::IrqLevel::Soft) => state.bh_off = state.bh_off.saturating_sub(1),
-                    None => {}
+                if let Some(level) = irq {
+                    state.irqs_enable(*level);
                 }
                 if state.no_sleep == 0 {
                     state.caller_left = state.caller_left.saturating_add(1);
@@ -558,6 +570,16 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 state.no_sleep = state.no_sleep.saturating_sub(1);
                 if state.no_sleep == 0 {
                     state.no_sleep_site = None;
+                }
+            }
+            Primitive::AssertIrqsOff(level) => {
+                let on = match level {
+                    crate::model::IrqLevel::Hard => state.hardirqs_on(),
+                    crate::model::IrqLevel::Soft => state.softirqs_on(),
+                };
+                if on {
+                    state.irqs_disable(*level);
+                    self.irqs_asserted[*level as usize] = true;
                 }
             }
             Primitive::PagefaultDisable => state.pagefault_disabled = state.pagefault_disabled.saturating_add(1),

@@ -6,10 +6,12 @@
 mod cond;
 mod expr;
 
-use super::syntax::{callee_identifier, declarator_name, first_expr_child, op_text, strip_parens, text, type_name};
+use super::syntax::{
+    callee_identifier, declarator_name, first_expr_child, is_if_zero, op_text, strip_parens, text, type_name,
+};
 use crate::extract::syntax::fid;
 use crate::ir::Interner;
-use crate::ir::{Block, BlockId, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
+use crate::ir::{Arg, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
 use cond::strip_not;
 use rustc_hash::FxHashMap;
 use tree_sitter::Node;
@@ -191,6 +193,10 @@ impl<'a> BodyBuilder<'a> {
             // A region tree-sitter could not parse still holds whole statements:
             // lower those as statements so labels, gotos and returns survive.
             "ERROR" => self.error_region(node),
+            // `for_each_possible_cpu(cpu) { .. }` after a declaration parses as
+            // an old-style function definition (`type (name) body`): it is an
+            // iterator macro with one argument, a loop like any other.
+            "function_definition" => self.misparsed_macro_block(node),
             "comment" | ";" | "{" | "}" => {}
             _ => self.emit_expr(node),
         }
@@ -259,6 +265,57 @@ impl<'a> BodyBuilder<'a> {
         for (guard, lock) in leaving {
             self.push_event(Event::GuardExit { guard, lock, span: Span::default() });
         }
+    }
+
+    /// `macro(arg) { .. }` that tree-sitter read as a function definition
+    /// (type `macro`, declarator `(arg)`): the loop of `macro_block`, with
+    /// the header call built from the two names.
+    fn misparsed_macro_block(&mut self, node: Node) {
+        let name = node.child_by_field_id(fid!("type")).filter(|t| t.kind() == "type_identifier");
+        let arg = node
+            .child_by_field_id(fid!("declarator"))
+            .filter(|d| d.kind() == "parenthesized_declarator")
+            .and_then(|d| d.named_child(0))
+            .filter(|a| a.kind() == "identifier");
+        let (Some(name), Some(arg), Some(body)) = (name, arg, node.child_by_field_id(fid!("body"))) else {
+            self.emit_expr(node);
+            return;
+        };
+        if text(name, self.src) == "scoped_guard" {
+            // `scoped_guard(rcu) { .. }`: a guard without a lock argument.
+            let after = self.new_block();
+            self.loops.push(Jump { brk: after, cont: Some(after), scopes: self.guards.len() });
+            self.guards.push(Vec::new());
+            self.locals.push(Vec::new());
+            let guard = text(arg, self.src).to_string();
+            self.guard_with_name(&guard, None, name);
+            self.stmt(body);
+            self.pop_scope();
+            self.loops.pop();
+            self.goto(after);
+            self.cur = after;
+            return;
+        }
+        let head = self.new_block();
+        let body_b = self.new_block();
+        let exit = self.new_block();
+        self.goto(head);
+        self.cur = head;
+        let callee = Callee::Named(self.names.intern(text(name, self.src)));
+        let args: Box<[Arg]> = Box::new([self.arg(arg)]);
+        let span = self.span(name);
+        self.push_event(Event::Call(Call { callee, args, span }));
+        let var = self.names.intern(text(arg, self.src));
+        if self.local_shadowing(var) {
+            self.push_event(Event::SetVar { var, value: RetVal::Unknown });
+        }
+        self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
+        self.cur = body_b;
+        self.loops.push(Jump { brk: exit, cont: Some(head), scopes: self.guards.len() });
+        self.stmt(body);
+        self.loops.pop();
+        self.goto(head);
+        self.cur = exit;
     }
 
     /// `list_for_each_entry(pos, head, member) { .. }` is a loop with the macro
@@ -613,6 +670,12 @@ impl<'a> BodyBuilder<'a> {
 
     /// `#ifdef A .. #else .. #endif` inside a body: either side may be compiled.
     fn preproc(&mut self, node: Node) {
+        if is_if_zero(node, self.src) {
+            if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
+                self.stmt(alt);
+            }
+            return;
+        }
         let then_b = self.new_block();
         let else_b = self.new_block();
         let join = self.new_block();
