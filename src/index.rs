@@ -670,6 +670,7 @@ impl<'m> ProgramBuilder<'m> {
         prog.collect_own_classes(model);
         prog.bind_callbacks(model, &bindings);
         prog.bind_handlers(model);
+        crate::wrappers::bind_forwarded_handlers(&mut prog, model);
         prog
     }
 }

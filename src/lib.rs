@@ -22,3 +22,4 @@ pub mod model;
 pub mod output;
 pub mod overlay;
 pub mod series;
+pub mod wrappers;
