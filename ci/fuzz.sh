@@ -3,7 +3,7 @@
 #
 #   ci/fuzz.sh                 # target `extract`, 600 s
 #   ci/fuzz.sh extract 3600    # an hour
-#   ci/fuzz.sh patch 600       # the patch/mbox parser (once it is wired)
+#   ci/fuzz.sh patch 600       # the patch/mbox parser
 #
 # Installs cargo-fuzz from crates.io when it is missing. cargo-fuzz builds
 # with nightly-only flags (sanitizer, coverage); RUSTC_BOOTSTRAP=1 lets the

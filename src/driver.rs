@@ -186,6 +186,14 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
     let analysis = analysis::analyze(&prog, model, &reported);
     lap(&mut stats, "analysis");
+    // Shown as its two parts: the call graph (with its SCCs) and the summaries.
+    if let Some((_, took)) = stats.phases.pop() {
+        let graph = analysis.stats.graph_time.min(took);
+        let peak = stats.peak_kib.last().copied().flatten();
+        stats.phases.push(("call graph", graph));
+        stats.phases.push(("summaries", took - graph));
+        stats.peak_kib.insert(stats.peak_kib.len() - 1, peak);
+    }
     let mut findings = checks::run(&prog, model, &analysis);
     sort_findings(&mut findings, &prog.files);
     let order_edges =

@@ -228,19 +228,28 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
             writeln!(err, "lockpath: stats: {phase:<14} {:>8.3} s{peak}", took.as_secs_f64())?;
         }
         let s = &report.stats;
-        writeln!(
-            err,
-            "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}, lock-order edges {}, specialised summaries {}, observations {}",
-            report.summary.files,
-            report.summary.context_files,
-            report.summary.functions,
-            s.call_edges,
-            s.unresolved_calls,
-            s.lock_classes,
-            s.order_edges,
-            s.specialised,
-            s.observations
-        )?;
+        if s.report_cache == Some(true) {
+            // Nothing was analysed: only the file counts are this run's.
+            writeln!(
+                err,
+                "lockpath: stats: files {} (+{} context), functions {}; analysis skipped",
+                report.summary.files, report.summary.context_files, report.summary.functions
+            )?;
+        } else {
+            writeln!(
+                err,
+                "lockpath: stats: files {} (+{} context), functions {}, call edges {}, unresolved calls {}, lock classes {}, lock-order edges {}, specialised summaries {}, observations {}",
+                report.summary.files,
+                report.summary.context_files,
+                report.summary.functions,
+                s.call_edges,
+                s.unresolved_calls,
+                s.lock_classes,
+                s.order_edges,
+                s.specialised,
+                s.observations
+            )?;
+        }
         match s.cache {
             Some((hits, misses, corrupt, write_errors)) => writeln!(
                 err,

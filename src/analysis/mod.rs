@@ -47,10 +47,14 @@ pub struct AnalysisStats {
     /// Summaries computed for a call's constant or callback arguments.
     pub specialised: usize,
     pub observations: usize,
+    /// Building the call graph, its SCCs and their levels (the rest of
+    /// `analyze` is the summaries).
+    pub graph_time: std::time::Duration,
 }
 
 pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool + Sync)) -> Analysis {
     let n = prog.funcs.len();
+    let started = std::time::Instant::now();
     let mut stats = AnalysisStats::default();
     let mut graph: DiGraph<FuncId, ()> = DiGraph::with_capacity(n, n * 4);
     for id in 0..n {
@@ -108,6 +112,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool +
         })
         .collect();
     drop(graph);
+    stats.graph_time = started.elapsed();
     let mut summaries = Summaries::new(n);
     let mut specialized = std::sync::Arc::new(rustc_hash::FxHashMap::default());
     let mut classes = Classes::default();

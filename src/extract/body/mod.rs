@@ -283,31 +283,54 @@ impl<'a> BodyBuilder<'a> {
         };
         if text(name, self.src) == "scoped_guard" {
             // `scoped_guard(rcu) { .. }`: a guard without a lock argument.
-            let after = self.new_block();
-            self.loops.push(Jump { brk: after, cont: Some(after), scopes: self.guards.len() });
-            self.guards.push(Vec::new());
-            self.locals.push(Vec::new());
             let guard = text(arg, self.src).to_string();
-            self.guard_with_name(&guard, None, name);
-            self.stmt(body);
-            self.pop_scope();
-            self.loops.pop();
-            self.goto(after);
-            self.cur = after;
+            self.guarded_scope(body, |b| b.guard_with_name(&guard, None, name));
             return;
         }
+        self.iterator_loop(body, [arg], |b| {
+            let callee = Callee::Named(b.names.intern(text(name, b.src)));
+            let args: Box<[Arg]> = Box::new([b.arg(arg)]);
+            let span = b.span(name);
+            b.push_event(Event::Call(Call { callee, args, span }));
+        });
+    }
+
+    /// `scoped_guard(..) { body }`: a `for` loop in the kernel, so `break`
+    /// and `continue` in its body leave the guard, not an outer loop;
+    /// `enter` registers the guard in the new scope.
+    fn guarded_scope(&mut self, body: Node, enter: impl FnOnce(&mut Self)) {
+        let after = self.new_block();
+        self.loops.push(Jump { brk: after, cont: Some(after), scopes: self.guards.len() });
+        self.guards.push(Vec::new());
+        self.locals.push(Vec::new());
+        enter(self);
+        self.stmt(body);
+        self.pop_scope();
+        self.loops.pop();
+        self.goto(after);
+        self.cur = after;
+    }
+
+    /// An iterator macro's loop: `header` emits the macro call at the loop
+    /// head, each round moves the cursor (a local among `cursors` holds
+    /// another object), and the body may run again or not at all.
+    fn iterator_loop<'n>(
+        &mut self,
+        body: Node,
+        cursors: impl IntoIterator<Item = Node<'n>>,
+        header: impl FnOnce(&mut Self),
+    ) {
         let head = self.new_block();
         let body_b = self.new_block();
         let exit = self.new_block();
         self.goto(head);
         self.cur = head;
-        let callee = Callee::Named(self.names.intern(text(name, self.src)));
-        let args: Box<[Arg]> = Box::new([self.arg(arg)]);
-        let span = self.span(name);
-        self.push_event(Event::Call(Call { callee, args, span }));
-        let var = self.names.intern(text(arg, self.src));
-        if self.local_shadowing(var) {
-            self.push_event(Event::SetVar { var, value: RetVal::Unknown });
+        header(self);
+        for a in cursors {
+            let var = self.names.intern(text(a, self.src));
+            if self.local_shadowing(var) {
+                self.push_event(Event::SetVar { var, value: RetVal::Unknown });
+            }
         }
         self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
         self.cur = body_b;
@@ -322,45 +345,19 @@ impl<'a> BodyBuilder<'a> {
     /// call as its header; `scoped_guard(mutex, &l) { .. }` is a guarded scope.
     fn macro_block(&mut self, header: Node, body: Node) {
         if callee_identifier(header, self.src) == Some("scoped_guard") {
-            // scoped_guard() is a `for` loop in the kernel: `break` and
-            // `continue` in its body leave the guard, not an outer loop.
-            let after = self.new_block();
-            self.loops.push(Jump { brk: after, cont: Some(after), scopes: self.guards.len() });
-            self.guards.push(Vec::new());
-            self.locals.push(Vec::new());
-            self.enter_guard(header, 0);
-            self.stmt(body);
-            self.pop_scope();
-            self.loops.pop();
-            self.goto(after);
-            self.cur = after;
+            self.guarded_scope(body, |b| b.enter_guard(header, 0));
             return;
         }
-        let head = self.new_block();
-        let body_b = self.new_block();
-        let exit = self.new_block();
-        self.goto(head);
-        self.cur = head;
-        self.emit_expr(header);
-        // Each round moves the cursor: a local argument of the iterator
-        // (`list_for_each_entry(pos, ..)`) holds another object.
-        if let Some(args) = header.child_by_field_id(fid!("arguments")) {
-            let mut cursor = args.walk();
-            let locals: Vec<Node> = args.named_children(&mut cursor).filter(|a| a.kind() == "identifier").collect();
-            for a in locals {
-                let var = self.names.intern(text(a, self.src));
-                if self.local_shadowing(var) {
-                    self.push_event(Event::SetVar { var, value: RetVal::Unknown });
-                }
-            }
-        }
-        self.finish(Terminator::Branch { cond: Cond::Opaque, then: body_b, otherwise: exit });
-        self.cur = body_b;
-        self.loops.push(Jump { brk: exit, cont: Some(head), scopes: self.guards.len() });
-        self.stmt(body);
-        self.loops.pop();
-        self.goto(head);
-        self.cur = exit;
+        // A local argument of the iterator (`list_for_each_entry(pos, ..)`)
+        // is its cursor.
+        let cursors: Vec<Node> = header
+            .child_by_field_id(fid!("arguments"))
+            .map(|args| {
+                let mut cursor = args.walk();
+                args.named_children(&mut cursor).filter(|a| a.kind() == "identifier").collect()
+            })
+            .unwrap_or_default();
+        self.iterator_loop(body, cursors, |b| b.emit_expr(header));
     }
 
     /// Registers `guard(name)(lock)` / `scoped_guard(name, lock)` in the
