@@ -86,7 +86,6 @@ timed() {
     echo "== result $name: $WALL s, $RSS MiB" >>"$errlog"
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-mb_of() { find "$@" -type f \( -name '*.c' -o -name '*.h' \) -printf '%s\n' | awk '{ s += $1 } END { printf "%.1f", s / 1e6 }'; }
 # The report cache answers a run whose inputs are all unchanged; rows that
 # must run the analysis empty it (its layout: <dir>/facts-v1/<build>/reports).
 forget_reports() { rm -rf "$1"/facts-v1/*/reports; }
@@ -130,9 +129,10 @@ if ! skip scaling; then
         for d in $set; do paths+=("$tree/$d"); done
         label="${set// /+}"
         [ "$label" = "." ] && label="whole tree"
-        mb="$(mb_of "${paths[@]}")"
         timed "floor $label" "$tmp/f.txt" "$floor" "${paths[@]}"
         f="$WALL"
+        # What was parsed, the tree's include/ context included (the floor's count).
+        mb="$(grep 'parse_floor: bytes' "$tmp/f.txt" "$errlog" | tail -n 1 | sed 's/.*(\([0-9.]*\) MB).*/\1/')"
         timed "cold $label" "$tmp/s.json" "$lockpath" check --no-cache --format json "${paths[@]}"
         scaling+=("| $label | $mb | $f | $WALL | $(awk -v t="$WALL" -v m="$mb" 'BEGIN { printf "%.3f", t / m }') | $(ratio "$WALL" "$f") | $RSS |")
     done
@@ -164,7 +164,7 @@ fi
     echo "Deterministic: -j 1 JSON = -j 2 cold JSON: $j1_same; warm JSON = cold JSON: $warm_same."
     if [ "${#scaling[@]}" -gt 0 ]; then
         echo
-        echo "| scaling (cold, no cache) | MB | floor s | lockpath s | s / MB | / floor | peak RSS MiB |"
+        echo "| scaling (cold, no cache) | MB parsed (with include/ context) | floor s | lockpath s | s / MB | / floor | peak RSS MiB |"
         echo "|---|---:|---:|---:|---:|---:|---:|"
         printf '%s\n' "${scaling[@]}"
     fi

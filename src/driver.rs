@@ -179,7 +179,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
     bar.set_message("indexing");
-    let prog = builder.finish();
+    let mut prog = builder.finish();
     lap(&mut stats, "index");
     bar.set_message("analysing");
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
@@ -209,9 +209,14 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     stats.lock_classes = analysis.classes.count();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    // The program and the analysis are most of the memory; gone before the
+    // report is copied into the cache and rendered.
+    let files = std::mem::take(&mut prog.files);
+    drop(analysis);
+    drop(prog);
     let mut report = Report {
         findings,
-        files: prog.files,
+        files,
         problems,
         missing: found.missing,
         summary,
