@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Series mode on the whole Linux 6.12 tree: a 1-patch and a 10-patch series
-# (each patch adds a function returning with a mutex held to a different
+# (each patch adds a function returning an error with its struct's mutex held,
+# a lock-imbalance warning, to a different
 # subsystem), timed with /usr/bin/time -v.
 #
 #   bench/series.sh            # 1 round of each
@@ -32,12 +33,14 @@ for f in "${files[@]}"; do
 	cp "$tree/$f" "$work/new.c"
 	cat >> "$work/new.c" <<C
 
-static int lockpath_bench_$n(struct mutex *m, void *p)
+struct lockpath_bench_$n { struct mutex lock; };
+
+static int lockpath_bench_$n(struct lockpath_bench_$n *b, void *p)
 {
-	mutex_lock(m);
+	mutex_lock(&b->lock);
 	if (!kmalloc(16, GFP_KERNEL))
 		return -ENOMEM;
-	mutex_unlock(m);
+	mutex_unlock(&b->lock);
 	return 0;
 }
 C
