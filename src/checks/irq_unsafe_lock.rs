@@ -74,6 +74,9 @@ pub const INFO: CheckInfo = CheckInfo {
     doc: DOC,
 };
 
+/// A handler, how it is bound, and one of its acquisitions.
+type HandlerSide<'a> = (FuncId, &'a IrqRoot, &'a Acquisition);
+
 /// One finding per lock class and interrupt level: of the handlers that take
 /// it and the process-context paths that take it with that level enabled,
 /// the pair closest in the tree (same file, then same directory), else the
@@ -84,7 +87,7 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
     roots.sort_by_key(|(id, _)| (fn_name(prog, **id), **id));
     // Handler-side acquisitions by (class, level), in handler-name order.
     let mut keys: Vec<(ClassId, IrqLevel)> = Vec::new();
-    let mut sides: FxHashMap<(ClassId, IrqLevel), Vec<(FuncId, &IrqRoot, &Acquisition)>> = FxHashMap::default();
+    let mut sides: FxHashMap<(ClassId, IrqLevel), Vec<HandlerSide>> = FxHashMap::default();
     for (handler, root) in roots {
         for acq in &analysis.summaries[*handler as usize].acquires {
             if analysis.classes.is_weak(acq.class) || analysis.classes.is_per_object(acq.class) {
