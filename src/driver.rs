@@ -27,6 +27,41 @@ pub struct Options {
     pub overlay: Overlay,
     /// The facts cache's root directory (`None`: no cache).
     pub cache_dir: Option<PathBuf>,
+    /// Where another thread can watch the run (the language server's
+    /// progress notifications): files loaded of the total, then the phase.
+    pub watch: Option<std::sync::Arc<RunProgress>>,
+}
+
+/// How far a run is, readable from another thread while it runs.
+#[derive(Debug, Default)]
+pub struct RunProgress {
+    pub files_done: std::sync::atomic::AtomicU64,
+    pub files_total: std::sync::atomic::AtomicU64,
+    /// 0 loading files, 1 indexing, 2 analysing, 3 checking.
+    pub phase: std::sync::atomic::AtomicU8,
+}
+
+impl RunProgress {
+    /// `parsing 1234/59951 files` or the phase after it, with a percentage
+    /// of the files (the later phases count as done).
+    pub fn describe(&self) -> (String, u32) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (done, total) = (self.files_done.load(Relaxed), self.files_total.load(Relaxed));
+        let percent = (done.min(total) * 100 / total.max(1)) as u32;
+        match self.phase.load(Relaxed) {
+            0 if total == 0 => ("finding files".into(), 0),
+            0 => (format!("parsing {done}/{total} files"), percent),
+            1 => ("indexing".into(), 100),
+            2 => ("analysing".into(), 100),
+            _ => ("checking".into(), 100),
+        }
+    }
+
+    fn set_phase(watch: &Option<std::sync::Arc<RunProgress>>, phase: u8) {
+        if let Some(w) = watch {
+            w.phase.store(phase, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
 }
 
 #[derive(Debug, Default, Clone, serde::Serialize, serde::Deserialize)]
@@ -133,6 +168,9 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let mut cache_notices = Vec::new();
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");
+    if let Some(w) = &opts.watch {
+        w.files_total.store(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
+    }
     let mut builder = ProgramBuilder::new(model);
     let mut summary = Summary::default();
     let mut rest = all;
@@ -144,6 +182,9 @@ pub fn run(model: &Model, opts: &Options) -> Report {
             .map_init(new_parser, |parser, (path, _, _)| {
                 let loaded = loader.load(parser, path);
                 bar.inc(1);
+                if let Some(w) = &opts.watch {
+                    w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
                 loaded
             })
             .collect();
@@ -179,9 +220,11 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
     bar.set_message("indexing");
+    RunProgress::set_phase(&opts.watch, 1);
     let mut prog = builder.finish();
     lap(&mut stats, "index");
     bar.set_message("analysing");
+    RunProgress::set_phase(&opts.watch, 2);
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
     let analysis = analysis::analyze(&prog, model, &reported);
@@ -194,6 +237,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.phases.push(("summaries", took - graph));
         stats.peak_kib.insert(stats.peak_kib.len() - 1, peak);
     }
+    RunProgress::set_phase(&opts.watch, 3);
     let mut findings = checks::run(&prog, model, &analysis);
     sort_findings(&mut findings, &prog.files);
     let order_edges =
@@ -214,16 +258,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let files = std::mem::take(&mut prog.files);
     drop(analysis);
     drop(prog);
-    let mut report = Report {
-        findings,
-        files,
-        problems,
-        missing: found.missing,
-        summary,
-        nothing_usable,
-        stats,
-        order_edges,
-    };
+    let mut report =
+        Report { findings, files, problems, missing: found.missing, summary, nothing_usable, stats, order_edges };
     if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
         report.stats.report_cache = Some(false);
         let cached = CachedReport::of(&report);

@@ -197,6 +197,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         progress: !args.quiet,
         overlay: Default::default(),
         cache_dir: cache_dir(&args),
+        watch: None,
     };
     let mut report = pool.install(|| driver::run(&model, &opts));
     report.findings = filters.drop_baseline(filters.apply(std::mem::take(&mut report.findings), &report.files));

@@ -28,6 +28,7 @@ fn run(dir: &Path, overlay: Overlay) -> driver::Report {
         progress: false,
         overlay,
         cache_dir: None,
+        watch: None,
     };
     driver::run(&model, &opts)
 }
@@ -64,4 +65,34 @@ fn overlay_replaces_adds_and_deletes() {
     assert_eq!(std::fs::read_to_string(dir.path().join("a.c")).expect("read"), fixed);
     assert!(dir.path().join("gone.c").exists());
     assert!(!dir.path().join("sub").exists());
+}
+
+/// A watched run counts its files and ends in the last phase, which the
+/// language server turns into `parsing N/M files` progress reports.
+#[test]
+fn a_watched_run_counts_its_files_and_phases() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for i in 0..3 {
+        std::fs::write(dir.path().join(format!("f{i}.c")), LEAKS).expect("write");
+    }
+    let model = Model::builtin().expect("built-in model");
+    let watch = std::sync::Arc::new(driver::RunProgress::default());
+    assert_eq!(watch.describe(), ("finding files".to_string(), 0));
+    let opts = driver::Options {
+        paths: vec![dir.path().to_path_buf()],
+        tree_context: false,
+        max_file_size: 16 << 20,
+        want_order_graph: false,
+        progress: false,
+        overlay: Overlay::default(),
+        cache_dir: None,
+        watch: Some(watch.clone()),
+    };
+    let report = driver::run(&model, &opts);
+    assert_eq!(report.findings.len(), 3);
+    assert_eq!((watch.files_done.load(Relaxed), watch.files_total.load(Relaxed)), (3, 3));
+    assert_eq!(watch.describe(), ("checking".to_string(), 100));
+    watch.phase.store(0, Relaxed);
+    assert_eq!(watch.describe(), ("parsing 3/3 files".to_string(), 100));
 }

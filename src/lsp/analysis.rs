@@ -26,6 +26,8 @@ pub(crate) struct Job {
     pub overlay: Overlay,
     /// How diagnostics are written for this client.
     pub style: Style,
+    /// The run's progress, which the main loop reports to the client.
+    pub watch: std::sync::Arc<driver::RunProgress>,
 }
 
 /// What the client can take, fixed at `initialize`.
@@ -99,6 +101,7 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         // Untouched files' facts come from the cache: a re-analysis after an
         // edit parses only the edited buffers.
         cache_dir: crate::cache::FactsCache::default_dir().ok(),
+        watch: Some(job.watch.clone()),
     };
     let report = driver::run(model, &opts);
     let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default() };

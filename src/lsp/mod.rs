@@ -77,7 +77,7 @@ impl Default for Settings {
 }
 
 /// How often a long run reports that it is still going.
-const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+const PROGRESS_EVERY: Duration = Duration::from_secs(1);
 
 #[derive(PartialEq)]
 enum Phase {
@@ -97,6 +97,7 @@ struct LastRun {
 /// open documents it analyses.
 struct InFlight {
     started: Instant,
+    watch: std::sync::Arc<crate::driver::RunProgress>,
     paths: Vec<PathBuf>,
     versions: BTreeMap<PathBuf, i32>,
 }
@@ -371,8 +372,14 @@ impl Server {
         let paths = analysis::analysed_paths(&self.roots, &self.settings.paths, self.docs.paths());
         let (overlay, versions) = self.docs.snapshot();
         let first = self.latest.is_none();
-        let job =
-            Job { paths: paths.clone(), tree_context: self.settings.tree_context, overlay, style: self.style.clone() };
+        let watch = std::sync::Arc::new(crate::driver::RunProgress::default());
+        let job = Job {
+            paths: paths.clone(),
+            tree_context: self.settings.tree_context,
+            overlay,
+            style: self.style.clone(),
+            watch: watch.clone(),
+        };
         if paths.is_empty() {
             self.latest = Some(LastRun { diagnostics: BTreeMap::new(), paths });
             return;
@@ -384,15 +391,16 @@ impl Server {
         let what = if first { "indexing" } else { "re-analysing" };
         let names: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         self.progress.begin(&self.out, "lockpath", format!("{what} {}", names.join(", ")));
-        self.running = Some(InFlight { started: Instant::now(), paths, versions });
+        self.running = Some(InFlight { started: Instant::now(), watch, paths, versions });
         self.next_progress = Some(Instant::now() + PROGRESS_EVERY);
     }
 
     fn still_running(&mut self) {
         match &self.running {
-            Some(InFlight { started, .. }) => {
-                let message = format!("analysing ({} s)", started.elapsed().as_secs());
-                self.progress.report(&self.out, message);
+            Some(InFlight { started, watch, .. }) => {
+                let (what, percent) = watch.describe();
+                let message = format!("{what} ({} s)", started.elapsed().as_secs());
+                self.progress.report(&self.out, message, percent);
                 self.next_progress = Some(Instant::now() + PROGRESS_EVERY);
             }
             None => self.next_progress = None,
@@ -400,7 +408,7 @@ impl Server {
     }
 
     fn finished(&mut self, done: Result<Analysed, String>) {
-        let Some(InFlight { started, paths, versions }) = self.running.take() else { return };
+        let Some(InFlight { started, paths, versions, .. }) = self.running.take() else { return };
         self.next_progress = None;
         let took = started.elapsed().as_secs_f64();
         let analysed = match done {

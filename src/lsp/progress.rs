@@ -50,17 +50,19 @@ impl Progress {
             title: title.into(),
             cancellable: Some(false),
             message: Some(message),
-            percentage: None,
+            percentage: Some(0),
         });
         self.current = None;
         self.waiting.push(Waiting { request, token, queued: vec![begin], ended: false });
     }
 
-    pub fn report(&mut self, out: &Sender<Outgoing>, message: String) {
+    /// `percent`: of the files loaded (the client shows a bar; LSP wants
+    /// it never to go down within one token).
+    pub fn report(&mut self, out: &Sender<Outgoing>, message: String, percent: u32) {
         let report = WorkDoneProgress::Report(WorkDoneProgressReport {
             cancellable: Some(false),
             message: Some(message),
-            percentage: None,
+            percentage: Some(percent.min(100)),
         });
         self.send_or_queue(out, report, false);
     }

@@ -407,6 +407,7 @@ fn analyse(
         progress: opts.progress,
         overlay: Overlay::clone(&overlay),
         cache_dir: opts.cache_dir.clone(),
+        watch: None,
     };
     let mut report = driver::run(model, &run_opts);
     // Names relative to the series' tree, whatever the current directory.
