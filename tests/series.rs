@@ -471,6 +471,32 @@ fn git_range_reads_commits_from_objects() {
     assert_eq!(run.code, Some(2));
 }
 
+/// A range with a merge: the merge commit is left out and the commits of
+/// both branches are applied oldest first, each finding attributed to the
+/// branch commit that introduced it.
+#[test]
+fn git_range_through_a_merge_applies_both_branches_commits() {
+    let dir = tree();
+    let patches = tempfile::tempdir().expect("tempdir");
+    let leak = write(patches.path(), "leak.diff", LEAK);
+    repo_with_series(dir.path(), &[]);
+    git(dir.path(), &["checkout", "-q", "-b", "side"]);
+    git(dir.path(), &["apply", "--index", &leak.to_string_lossy()]);
+    git(dir.path(), &["commit", "-q", "-m", "drv: foo: reject negative values"]);
+    git(dir.path(), &["checkout", "-q", "main"]);
+    write(dir.path(), "drv/bar.c", "int bar(void) { return 0; }\n");
+    git(dir.path(), &["add", "drv/bar.c"]);
+    git(dir.path(), &["commit", "-q", "-m", "drv: bar: add bar()"]);
+    git(dir.path(), &["merge", "-q", "--no-edit", "side"]);
+    let run = lockpath(dir.path(), &["check", "--format", "json", "--git", "HEAD~2..HEAD"], None);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    let short = |rev: &str| git(dir.path(), &["rev-parse", "--short", rev]).trim().to_string();
+    assert_eq!(
+        attributed(&json(&run)),
+        owned(&[(&format!("{} drv: foo: reject negative values", short("side")), "new", "lock-imbalance", "foo_set")])
+    );
+}
+
 #[test]
 fn format_patch_output_applies_to_a_work_tree_at_the_series_tip() {
     // `git format-patch` then `lockpath check` in the same checkout: the
