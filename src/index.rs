@@ -167,6 +167,17 @@ pub struct Program {
     pub funcs: Vec<FuncDef>,
     by_name: FxHashMap<Sym, SmallVec<[FuncId; 2]>>,
     structs: FxHashMap<Sym, FxHashMap<Sym, Option<Sym>>>,
+    /// The files defining each struct tag, with a hash of the members and
+    /// whether the file is a `.c` file: read once every file is in, to find
+    /// `colliding_structs`.
+    struct_defs: FxHashMap<Sym, SmallVec<[(FileId, u64, bool); 2]>>,
+    /// Struct tags that several `.c` files define each for themselves, with
+    /// different members (`struct netdev_private` in starfire.c,
+    /// winbond-840.c, natsemi.c), with each defining file: their locks are
+    /// one class per file, as lockdep keys them, not one class for
+    /// unrelated drivers. Identical definitions are taken as one type; a
+    /// header's definition keeps the bare tag (the files including it share it).
+    colliding_structs: FxHashSet<(FileId, Sym)>,
     typedefs: FxHashMap<Sym, Sym>,
     statics: FxHashSet<(FileId, Sym)>,
     /// Types of global objects: per file for statics, else under `None`.
@@ -379,6 +390,26 @@ impl Program {
         ty
     }
 
+    fn find_colliding_structs(&mut self) {
+        for (tag, defs) in std::mem::take(&mut self.struct_defs) {
+            let differ = defs.iter().any(|(_, m, _)| *m != defs[0].1);
+            if !differ || self.name(tag).contains('.') {
+                continue;
+            }
+            self.colliding_structs.extend(defs.into_iter().filter(|(_, _, c)| *c).map(|(f, _, _)| (f, tag)));
+        }
+    }
+
+    /// A struct type as the root of a class name: its tag, qualified by
+    /// the file when several `.c` files each define a struct of that tag.
+    fn type_root(&self, ty: Sym, file: FileId) -> String {
+        if self.colliding_structs.contains(&(file, ty)) {
+            format!("{}:{}", self.files[file as usize].display, self.name(ty))
+        } else {
+            self.name(ty).to_string()
+        }
+    }
+
     fn field_type(&self, ty: Sym, field: Sym) -> Option<Sym> {
         let ty = self.resolve_type(ty);
         self.structs.get(&ty)?.get(&field).copied().flatten().map(|t| self.resolve_type(t))
@@ -408,7 +439,7 @@ impl Program {
         match lock.base {
             Base::Param(_) | Base::Local(_) | Base::Stack(_) => {
                 cur_ty = lock.base_ty.map(|t| self.resolve_type(t));
-                root = cur_ty.map(|t| self.name(t).to_string());
+                root = cur_ty.map(|t| self.type_root(t, file));
                 if root.is_none() {
                     if let Base::Local(s) | Base::Stack(s) = lock.base {
                         path.push(self.name(s));
@@ -423,7 +454,7 @@ impl Program {
                     lock.base_ty.as_ref().or_else(|| self.types.get(&g)).or(declared.filter(|_| !lock.path.is_empty()));
                 if let Some(&t) = typed {
                     cur_ty = Some(self.resolve_type(t));
-                    root = cur_ty.map(|t| self.name(t).to_string());
+                    root = cur_ty.map(|t| self.type_root(t, file));
                 } else if self.statics.contains(&(file, g)) {
                     let root = Some(format!("{}:{}", self.files[file as usize].display, self.name(g)));
                     return (self.finish_global(root, lock, 0), None);
@@ -440,7 +471,7 @@ impl Program {
         let mut outer_path: Vec<&str> = path.clone();
         for seg in &lock.path {
             if seg.arrow {
-                outer_root = cur_ty.map(|t| self.name(t).to_string());
+                outer_root = cur_ty.map(|t| self.type_root(t, file));
                 outer_path.clear();
             }
             outer_path.push(self.name(seg.field));
@@ -451,7 +482,7 @@ impl Program {
             // type the path continues: `T::a.b`.
             let named = cur_ty.filter(|t| !self.name(*t).contains('.'));
             if seg.arrow || named.is_some() {
-                root = named.map(|t| self.name(t).to_string());
+                root = named.map(|t| self.type_root(t, file));
                 path.clear();
             }
             path.push(self.name(seg.field));
@@ -574,6 +605,8 @@ impl<'m> ProgramBuilder<'m> {
             funcs: Vec::new(),
             by_name: FxHashMap::default(),
             structs: FxHashMap::default(),
+            struct_defs: FxHashMap::default(),
+            colliding_structs: FxHashSet::default(),
             typedefs: FxHashMap::default(),
             statics: FxHashSet::default(),
             global_types: FxHashMap::default(),
@@ -607,8 +640,22 @@ impl<'m> ProgramBuilder<'m> {
         let file_id = prog.files.len() as FileId;
         let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
         let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
+        let in_c_file = file.path.extension().is_some_and(|e| e == "c");
         for st in facts.structs {
-            let fields = prog.structs.entry(g(st.name)).or_default();
+            let tag = g(st.name);
+            let members = {
+                use std::hash::{Hash, Hasher};
+                let mut h = rustc_hash::FxHasher::default();
+                for (f, _) in &st.fields {
+                    g(*f).hash(&mut h);
+                }
+                h.finish()
+            };
+            let defs = prog.struct_defs.entry(tag).or_default();
+            if defs.last().map(|(f, _, _)| *f) != Some(file_id) {
+                defs.push((file_id, members, in_c_file));
+            }
+            let fields = prog.structs.entry(tag).or_default();
             for (f, t) in st.fields {
                 fields.entry(g(f)).or_insert(t.map(g));
             }
@@ -667,6 +714,7 @@ impl<'m> ProgramBuilder<'m> {
             prog.structs.entry(s).or_default().entry(f).or_insert(Some(t));
         }
         prog.names = names;
+        prog.find_colliding_structs();
         prog.collect_own_classes(model);
         prog.bind_callbacks(model, &bindings);
         prog.bind_handlers(model);
