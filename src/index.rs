@@ -170,7 +170,7 @@ pub struct Program {
     /// The files defining each struct tag, with a hash of the members and
     /// whether the file is a `.c` file: read once every file is in, to find
     /// `colliding_structs`.
-    struct_defs: FxHashMap<Sym, SmallVec<[(FileId, u64, bool); 2]>>,
+    struct_defs: FxHashMap<Sym, SmallVec<[StructDef; 2]>>,
     /// Struct tags that several `.c` files define each for themselves, with
     /// different members (`struct netdev_private` in starfire.c,
     /// winbond-840.c, natsemi.c), with each defining file: their locks are
@@ -205,6 +205,10 @@ pub struct Program {
     /// off (semaphores, page locks, ww_mutex), by caller.
     class_flag_calls: Vec<(FuncId, crate::ir::Call)>,
 }
+
+/// Where a struct tag is defined: the file, a hash of its members, and
+/// whether the file is a `.c` file.
+type StructDef = (FileId, u64, bool);
 
 /// A handler bound to an interrupt context.
 #[derive(Debug, Clone, Copy)]
