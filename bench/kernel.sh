@@ -49,11 +49,7 @@ target="${CARGO_TARGET_DIR:-target}/release"
 lockpath="$(pwd)/$target/lockpath"
 floor="$(pwd)/$target/examples/parse_floor"
 
-if [ -n "${LOCKPATH_KERNEL:-}" ] && [ -f "$LOCKPATH_KERNEL/MAINTAINERS" ]; then
-    tree="$LOCKPATH_KERNEL"
-else
-    tree="$(ci/fetch-kernel.sh 6.12)"
-fi
+tree="$(ci/fetch-kernel.sh 6.12)"
 old="${OLD_KERNEL:-$HOME/.cache/kernels/linux-source-6.12.107}"
 changed_file="mm/oom_kill.c"
 [ -f "$tree/$changed_file" ] || { log "$tree has no $changed_file"; exit 1; }

@@ -13,11 +13,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-if [ -n "${LOCKPATH_KERNEL:-}" ] && [ -f "$LOCKPATH_KERNEL/MAINTAINERS" ]; then
-    tree="$LOCKPATH_KERNEL"
-else
-    tree="$(ci/fetch-kernel.sh 6.12)"
-fi
+tree="$(ci/fetch-kernel.sh 6.12)"
 
 cargo build --release --bins --examples >&2
 target="${CARGO_TARGET_DIR:-target}/release"

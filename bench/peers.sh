@@ -58,11 +58,7 @@ log "building lockpath (release)"
 cargo build --release --bin lockpath >&2
 lockpath="$root/${CARGO_TARGET_DIR:-target}/release/lockpath"
 
-if [ -n "${LOCKPATH_KERNEL:-}" ] && [ -f "$LOCKPATH_KERNEL/MAINTAINERS" ]; then
-    tree="$LOCKPATH_KERNEL"
-else
-    tree="$(ci/fetch-kernel.sh 6.12)"
-fi
+tree="$(ci/fetch-kernel.sh 6.12)"
 tree="$(cd "$tree" && pwd)"
 
 load_start="$(cut -d' ' -f1-3 /proc/loadavg)"

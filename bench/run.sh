@@ -45,11 +45,7 @@ lockpath="$target/lockpath"
 floor="$target/examples/parse_floor"
 [ -x "$lockpath" ] && [ -x "$floor" ] || { log "build did not produce $lockpath and $floor"; exit 1; }
 
-if [ -n "${LOCKPATH_KERNEL:-}" ] && [ -f "$LOCKPATH_KERNEL/MAINTAINERS" ]; then
-    tree="$LOCKPATH_KERNEL"
-else
-    tree="$(ci/fetch-kernel.sh 6.12)"
-fi
+tree="$(ci/fetch-kernel.sh 6.12)"
 [ -d "$tree/mm" ] && [ -d "$tree/kernel" ] || { log "$tree has no mm/ or kernel/"; exit 1; }
 
 out="bench/out"

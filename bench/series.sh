@@ -15,9 +15,8 @@
 # "the disk is read".
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
-tree=${LOCKPATH_KERNEL:-$HOME/.cache/kernels/linux-source-6.12}
+tree=$("$here/ci/fetch-kernel.sh" 6.12)
 repeats=${REPEATS:-1}
-[ -f "$tree/MAINTAINERS" ] || "$here/ci/fetch-kernel.sh"
 [ -x /usr/bin/time ] || apt-get install -y time >/dev/null
 (cd "$here" && cargo build --release --quiet)
 lockpath=$here/target/release/lockpath

@@ -6,6 +6,10 @@
 #   ci/fetch-kernel.sh          # 6.12 (default)
 #   ci/fetch-kernel.sh 6.1      # another Debian linux-source-VER
 #
+# With LOCKPATH_KERNEL set to a tree (a directory holding MAINTAINERS), the
+# 6.12 request prints that tree instead: a tree you already have, used by
+# every script that calls this one.
+#
 # Source: Debian's linux-source-VER package, which ships
 # /usr/src/linux-source-VER.tar.xz.  When that tarball is missing the package
 # is installed with apt-get (needs root, or password-less sudo).
@@ -27,6 +31,11 @@ tree="$cache/$pkg"
 tarball="/usr/src/$pkg.tar.xz"
 
 log() { echo "fetch-kernel: $*" >&2; }
+
+if [ "$ver" = 6.12 ] && [ -n "${LOCKPATH_KERNEL:-}" ] && [ -f "$LOCKPATH_KERNEL/MAINTAINERS" ]; then
+    echo "$LOCKPATH_KERNEL"
+    exit 0
+fi
 
 if [ -f "$tree/MAINTAINERS" ]; then
     log "reusing $tree"
