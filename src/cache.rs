@@ -3,11 +3,15 @@
 //! on, so trees that share a file share its entry (6.12.107 and 6.12.117
 //! differ in a tenth of their files) and an edited file simply misses.
 //!
-//! Layout: `<dir>/facts-v<FORMAT>/<build>/<2 hex>/<key>.facts`, where
-//! `<build>` is a hash of the lockpath binary itself and of the lock model's
-//! attribute list: any new lockpath (or a changed extractor) reads from a
-//! directory of its own and never decodes another build's format. Each entry
-//! carries a header (magic, build, payload length and checksum), so a
+//! Layout: `<dir>/facts-v<FORMAT>/<extractor>/<2 hex>/<key>.facts`, where
+//! `<extractor>` is a hash of the extractor's sources (`build.rs`) and of
+//! the lock model's attribute list: a lockpath whose extraction differs
+//! reads from a directory of its own and never decodes another format,
+//! while a rebuild that changed only the analysis keeps the facts. What
+//! the analysis produces (whole reports) lives under
+//! `<dir>/analysis-v<FORMAT>/<build>/`, `<build>` a hash of the binary
+//! itself. Each entry carries a header (magic, identity, payload length
+//! and checksum), so a
 //! truncated or corrupt file is told apart from a good one: it is ignored,
 //! rebuilt, and named in one notice line.
 //!
@@ -47,6 +51,11 @@ pub enum Lookup<T = FileFacts> {
 
 pub struct FactsCache {
     dir: PathBuf,
+    /// Identity of the extraction: what facts entries are keyed and stamped by.
+    extractor: [u8; 32],
+    /// Where this very binary's reports live.
+    analysis_dir: PathBuf,
+    /// Identity of the binary: what reports are stamped by.
     build: [u8; 32],
 }
 
@@ -74,17 +83,23 @@ impl FactsCache {
     /// Opens (creating) the cache under `root` for this build. `salt` is
     /// what else extraction depends on (the model's attribute macros).
     pub fn open(root: &Path, salt: &[u8]) -> Result<FactsCache, CacheError> {
+        let extractor = extractor_hash(salt);
         let build = build_hash(salt);
-        let builds = root.join(format!("facts-v{FORMAT}"));
-        let dir = builds.join(hex16(&build));
-        std::fs::create_dir_all(&dir).map_err(|e| CacheError::Create(dir.clone(), e))?;
-        prune_other_builds(&builds, &dir);
-        Ok(FactsCache { dir, build })
+        let open = |kind: &str, id: &[u8; 32]| {
+            let builds = root.join(format!("{kind}-v{FORMAT}"));
+            let dir = builds.join(hex16(id));
+            std::fs::create_dir_all(&dir).map_err(|e| CacheError::Create(dir.clone(), e))?;
+            prune_other_builds(&builds, &dir);
+            Ok(dir)
+        };
+        let dir = open("facts", &extractor)?;
+        let analysis_dir = open("analysis", &build)?;
+        Ok(FactsCache { dir, extractor, analysis_dir, build })
     }
 
     pub fn key(&self, bytes: &[u8]) -> Key {
         let mut h = blake3::Hasher::new();
-        h.update(&self.build);
+        h.update(&self.extractor);
         h.update(bytes);
         Key(*h.finalize().as_bytes())
     }
@@ -95,12 +110,12 @@ impl FactsCache {
     }
 
     pub fn load(&self, key: &Key) -> Lookup {
-        self.read_entry(&self.path(key), MAGIC)
+        self.read_entry(&self.path(key), MAGIC, &self.extractor)
     }
 
     /// Writes the entry; a failure only costs the next run a re-parse.
     pub fn store(&self, key: &Key, facts: &FileFacts) -> std::io::Result<()> {
-        self.write_entry(&self.path(key), MAGIC, facts)
+        self.write_entry(&self.path(key), MAGIC, &self.extractor, facts)
     }
 
     /// A key for a whole run: the build and everything else given, in order.
@@ -116,60 +131,93 @@ impl FactsCache {
     }
 
     fn report_path(&self, key: &Key) -> PathBuf {
-        self.dir.join("reports").join(format!("{}.report", key.hex()))
+        self.analysis_dir.join("reports").join(format!("{}.report", key.hex()))
     }
 
     /// A whole run's report, stored under `run_key`.
     pub fn load_report<T: serde::de::DeserializeOwned>(&self, key: &Key) -> Lookup<T> {
-        self.read_entry(&self.report_path(key), REPORT_MAGIC)
+        self.read_entry(&self.report_path(key), REPORT_MAGIC, &self.build)
     }
 
     pub fn store_report<T: serde::Serialize>(&self, key: &Key, report: &T) -> std::io::Result<()> {
-        self.write_entry(&self.report_path(key), REPORT_MAGIC, report)
+        self.write_entry(&self.report_path(key), REPORT_MAGIC, &self.build, report)
     }
 
-    fn read_entry<T: serde::de::DeserializeOwned>(&self, path: &Path, magic: &[u8; 8]) -> Lookup<T> {
+    fn read_entry<T: serde::de::DeserializeOwned>(&self, path: &Path, magic: &[u8; 8], id: &[u8; 32]) -> Lookup<T> {
         let bytes = match std::fs::read(path) {
             Ok(b) => b,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Lookup::Miss,
             Err(e) => return Lookup::Corrupt(format!("{}: unreadable cache entry ({e}), rebuilt", path.display())),
         };
-        match self.decode(&bytes, magic) {
+        match decode(&bytes, magic, id) {
             Some(value) => Lookup::Hit(Box::new(value)),
             None => Lookup::Corrupt(format!("{}: corrupt cache entry ignored and rebuilt", path.display())),
         }
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(&self, bytes: &[u8], magic: &[u8; 8]) -> Option<T> {
-        let (header, payload) = (bytes.get(..HEADER_LEN)?, bytes.get(HEADER_LEN..)?);
-        if &header[..8] != magic || header[8..40] != self.build {
-            return None;
-        }
-        let len = u64::from_le_bytes(header[40..48].try_into().ok()?);
-        if len != payload.len() as u64 || header[48..64] != blake3::hash(payload).as_bytes()[..16] {
-            return None;
-        }
-        postcard::from_bytes(payload).ok()
-    }
-
-    fn write_entry<T: serde::Serialize>(&self, path: &Path, magic: &[u8; 8], value: &T) -> std::io::Result<()> {
+    fn write_entry<T: serde::Serialize>(
+        &self,
+        path: &Path,
+        magic: &[u8; 8],
+        id: &[u8; 32],
+        value: &T,
+    ) -> std::io::Result<()> {
         let payload = postcard::to_allocvec(value).map_err(std::io::Error::other)?;
-        let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
-        bytes.extend_from_slice(magic);
-        bytes.extend_from_slice(&self.build);
-        bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-        bytes.extend_from_slice(&blake3::hash(&payload).as_bytes()[..16]);
-        bytes.extend_from_slice(&payload);
-        let dir = path.parent().unwrap_or(&self.dir);
-        std::fs::create_dir_all(dir)?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        tmp.write_all(&bytes)?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
+        write_atomically(path, &framed(magic, id, &payload))
     }
 }
 
-/// The running binary's bytes (a rebuilt extractor is a new format), the
+/// The payload of a framed entry, if its header is whole and matches.
+fn unframe<'b>(bytes: &'b [u8], magic: &[u8; 8], id: &[u8; 32]) -> Option<&'b [u8]> {
+    let (header, payload) = (bytes.get(..HEADER_LEN)?, bytes.get(HEADER_LEN..)?);
+    if &header[..8] != magic || header[8..40] != id[..] {
+        return None;
+    }
+    let len = u64::from_le_bytes(header[40..48].try_into().ok()?);
+    if len != payload.len() as u64 || header[48..64] != blake3::hash(payload).as_bytes()[..16] {
+        return None;
+    }
+    Some(payload)
+}
+
+fn decode<T: serde::de::DeserializeOwned>(bytes: &[u8], magic: &[u8; 8], id: &[u8; 32]) -> Option<T> {
+    postcard::from_bytes(unframe(bytes, magic, id)?).ok()
+}
+
+/// Header (magic, identity, length, checksum) and payload.
+fn framed(magic: &[u8; 8], id: &[u8; 32], payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(HEADER_LEN + payload.len());
+    bytes.extend_from_slice(magic);
+    bytes.extend_from_slice(id);
+    bytes.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    bytes.extend_from_slice(&blake3::hash(payload).as_bytes()[..16]);
+    bytes.extend_from_slice(payload);
+    bytes
+}
+
+/// A temporary file in the target's directory renamed into place: readers
+/// see a whole file or none.
+fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// The extractor's sources (hashed by `build.rs`), the entry format and
+/// the salt: what a file's facts depend on.
+fn extractor_hash(salt: &[u8]) -> [u8; 32] {
+    let mut h = blake3::Hasher::new();
+    h.update(b"extractor");
+    h.update(&FORMAT.to_le_bytes());
+    h.update(env!("LOCKPATH_EXTRACTOR_HASH").as_bytes());
+    h.update(salt);
+    *h.finalize().as_bytes()
+}
+
+/// The running binary's bytes (any rebuilt analysis is new), the
 /// entry format and the salt. Without a readable binary the version string
 /// stands in, which is still right for released builds.
 fn build_hash(salt: &[u8]) -> [u8; 32] {

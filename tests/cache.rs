@@ -1,7 +1,8 @@
 //! The facts cache as users meet it: a warm run reads every file's facts
 //! from it and reports the same findings; a corrupt or truncated entry is
-//! named once, ignored and rebuilt; another build of lockpath never reads
-//! this build's entries; two runs filling one cache at once both succeed.
+//! named once, ignored and rebuilt; an entry of another extractor is never
+//! decoded, while another build with the same extractor reuses the facts
+//! (never the reports); two runs filling one cache at once both succeed.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -115,12 +116,15 @@ fn corrupt_and_truncated_entries_are_named_and_rebuilt() {
 }
 
 #[test]
-fn another_build_never_reads_this_builds_entries() {
+fn another_build_reuses_the_facts_but_never_the_reports() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let cold = run(Path::new(LOCKPATH), cache.path());
+    // Not `run`: the cold run's report stays, to show the other build does
+    // not read it.
+    let cold = check(Path::new(LOCKPATH), cache.path()).output().expect("lockpath runs");
     assert_ran(&cold);
     // Another build: the same program with one more byte at the end of the
-    // file (trailing bytes do not change how an ELF file runs).
+    // file (trailing bytes do not change how an ELF file runs). Its
+    // extractor is the same (`build.rs` hashes the extractor's sources).
     let bin_dir = tempfile::tempdir().expect("tempdir");
     let other = bin_dir.path().join("lockpath-other");
     let mut bytes = std::fs::read(LOCKPATH).expect("read binary");
@@ -131,14 +135,33 @@ fn another_build_never_reads_this_builds_entries() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     }
-    let by_other = run(&other, cache.path());
+    let by_other = check(&other, cache.path()).output().expect("lockpath runs");
     assert_ran(&by_other);
+    assert!(!report_from_cache(&by_other), "another build must analyse afresh");
     let (hits, misses, _) = cache_counts(&by_other);
-    assert!(hits <= 2 && misses > 100, "the other build must parse afresh: {hits} hits, {misses} misses");
+    assert!(hits > 100 && misses <= 2, "the facts are the same extractor's: {hits} hits, {misses} misses");
     assert_eq!(by_other.stdout, cold.stdout);
-    // Both builds keep their entries: the first is warm still.
-    let back = run(Path::new(LOCKPATH), cache.path());
-    assert_eq!(cache_counts(&back).1, 0);
+    // Both builds keep their reports: the first is answered from its own.
+    let back = check(Path::new(LOCKPATH), cache.path()).output().expect("lockpath runs");
+    assert!(report_from_cache(&back), "{}", String::from_utf8_lossy(&back.stderr));
+}
+
+#[test]
+fn an_entry_of_another_extractor_is_never_decoded() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let files = entries(cache.path());
+    // The entry's payload is intact; only the identity in its header (bytes
+    // 8..40, after the magic) says another extractor wrote it.
+    let foreign = &files[5];
+    let mut bytes = std::fs::read(foreign).expect("read entry");
+    bytes[8] ^= 0xff;
+    std::fs::write(foreign, bytes).expect("write entry");
+    let again = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&again);
+    assert_eq!(again.stdout, cold.stdout);
+    assert_eq!(cache_counts(&again).2, 1, "{}", String::from_utf8_lossy(&again.stderr));
 }
 
 #[test]
