@@ -2,6 +2,7 @@
 //! index → analyse → check → sorted findings. Output is the caller's job.
 
 use crate::analysis;
+use crate::analysis::dataflow::CallState;
 use crate::cache::{FactsCache, Lookup};
 use crate::checks;
 use crate::discover;
@@ -30,6 +31,9 @@ pub struct Options {
     /// Where another thread can watch the run (the language server's
     /// progress notifications): files loaded of the total, then the phase.
     pub watch: Option<std::sync::Arc<RunProgress>>,
+    /// Files (as the overlay keys them) whose calls get their lock state
+    /// recorded in `Report::call_states`: the editor's open documents.
+    pub held_at: Vec<PathBuf>,
 }
 
 /// How far a run is, readable from another thread while it runs.
@@ -104,6 +108,8 @@ pub struct Report {
     pub stats: Stats,
     /// The lock-order graph, when asked for.
     pub order_edges: Vec<checks::lock_order_cycle::OrderEdge>,
+    /// The lock state at each call in the `held_at` files, by file.
+    pub call_states: Vec<(u32, CallState)>,
 }
 
 pub fn run(model: &Model, opts: &Options) -> Report {
@@ -227,7 +233,11 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     RunProgress::set_phase(&opts.watch, 2);
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
     let reported = |id: u32| !prog.files[prog.funcs[id as usize].file as usize].is_context;
-    let analysis = analysis::analyze(&prog, model, &reported);
+    let probed: Vec<bool> = prog.files.iter().map(|f| opts.held_at.contains(&Overlay::key(&f.path))).collect();
+    let probe = |id: u32| probed[prog.funcs[id as usize].file as usize];
+    let mut analysis = analysis::analyze(&prog, model, &analysis::Selection { report: &reported, probe: &probe });
+    let call_states: Vec<(u32, CallState)> =
+        std::mem::take(&mut analysis.call_states).into_iter().map(|(f, s)| (prog.funcs[f as usize].file, s)).collect();
     lap(&mut stats, "analysis");
     // Shown as its two parts: the call graph (with its SCCs) and the summaries.
     if let Some((_, took)) = stats.phases.pop() {
@@ -258,8 +268,17 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     let files = std::mem::take(&mut prog.files);
     drop(analysis);
     drop(prog);
-    let mut report =
-        Report { findings, files, problems, missing: found.missing, summary, nothing_usable, stats, order_edges };
+    let mut report = Report {
+        findings,
+        files,
+        problems,
+        missing: found.missing,
+        summary,
+        nothing_usable,
+        stats,
+        order_edges,
+        call_states,
+    };
     if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
         report.stats.report_cache = Some(false);
         let cached = CachedReport::of(&report);
@@ -276,6 +295,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
 /// What a run reported, as the report cache keeps it.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct CachedReport {
+    call_states: Vec<(u32, CallState)>,
     findings: Vec<crate::finding::StoredFinding>,
     files: Vec<SourceFile>,
     problems: Vec<String>,
@@ -287,6 +307,7 @@ struct CachedReport {
 impl CachedReport {
     fn of(report: &Report) -> CachedReport {
         CachedReport {
+            call_states: report.call_states.clone(),
             findings: report.findings.iter().map(crate::finding::StoredFinding::of).collect(),
             files: report.files.clone(),
             problems: report.problems.clone(),
@@ -298,9 +319,19 @@ impl CachedReport {
 
     /// `None` when a finding names a check this build does not have.
     fn into_report(self, stats: Stats) -> Option<Report> {
-        let CachedReport { findings, files, problems, missing, summary, nothing_usable } = self;
+        let CachedReport { call_states, findings, files, problems, missing, summary, nothing_usable } = self;
         let findings = findings.into_iter().map(crate::finding::StoredFinding::into_finding).collect::<Option<_>>()?;
-        Some(Report { findings, files, problems, missing, summary, nothing_usable, stats, order_edges: Vec::new() })
+        Some(Report {
+            findings,
+            files,
+            problems,
+            missing,
+            summary,
+            nothing_usable,
+            stats,
+            order_edges: Vec::new(),
+            call_states,
+        })
     }
 }
 
@@ -351,7 +382,10 @@ fn run_key(
         listing.extend_from_slice(p.as_bytes());
         listing.push(0);
     }
-    let options = format!("tree_context={} max_file_size={}", opts.tree_context, opts.max_file_size);
+    let mut options = format!("tree_context={} max_file_size={}", opts.tree_context, opts.max_file_size);
+    for probed in &opts.held_at {
+        options.push_str(&format!(" held_at={}", probed.display()));
+    }
     cache.run_key(&[&model.digest, options.as_bytes(), &listing])
 }
 

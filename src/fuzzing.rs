@@ -47,7 +47,7 @@ pub fn check_bytes(model: &Model, parser: &mut tree_sitter::Parser, path: &Path,
     }
     let prog = builder.finish();
     summary.functions = prog.funcs.len();
-    let analysis = analysis::analyze(&prog, model, &|_| true);
+    let analysis = analysis::analyze(&prog, model, &analysis::Selection { report: &|_| true, probe: &|_| false });
     let findings = checks::run(&prog, model, &analysis);
     // Exercised for the crash it might hit, not for what it returns.
     let _ = checks::lock_order_cycle::edges(&prog, &analysis);

@@ -190,6 +190,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         return check_series(&args, &model, &filters, root.unwrap_or_else(|| PathBuf::from(".")), &pool);
     }
     let opts = driver::Options {
+        held_at: Vec::new(),
         paths: args.paths.clone(),
         tree_context: !args.no_tree_context,
         max_file_size: args.max_file_size.saturating_mul(1 << 20),

@@ -127,6 +127,52 @@ fn lsp_hover_and_explain_code_action_on_the_finding() {
 }
 
 #[test]
+fn lsp_hover_on_a_call_shows_the_locks_held_there() {
+    let ws = Workspace::new();
+    let mut lsp = start(&ws, json!({}));
+    let oom = ws.uri("mm/oom_kill.c");
+    lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
+    lsp.diagnostics_for(&oom, |d| !d.is_empty());
+    let hover_text = |lsp: &mut Client, line: u32, character: u32| {
+        let at = json!({"textDocument": {"uri": oom}, "position": {"line": line, "character": character}});
+        lsp.request("textDocument/hover", at)["result"]["contents"]["value"].as_str().unwrap_or_default().to_string()
+    };
+    // Opening it asked for a run that records the lock state at its calls;
+    // until it ends, hover has nothing to say there.
+    let deadline = Instant::now() + WAIT;
+    let text = loop {
+        // `ret = __oom_reap_task_mm(mm);` runs with the trylock's lock held.
+        let text = hover_text(&mut lsp, 16, 12);
+        if !text.is_empty() || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(text.starts_with("**`__oom_reap_task_mm()`**"), "{text}\n{}", lsp.stderr());
+    assert!(text.contains("Held here: `mm_struct::mmap_lock (read)`."), "{text}");
+    // The failure branch of the trylock holds nothing.
+    let text = hover_text(&mut lsp, 9, 4);
+    assert!(text.starts_with("**`trace_skip_task_reaping()`**"), "{text}");
+    assert!(text.contains("No lock is held here on every path."), "{text}");
+    // A lock call says what it takes.
+    let text = hover_text(&mut lsp, 18, 3);
+    assert!(text.starts_with("**`mmap_read_unlock()`**"), "{text}");
+    assert!(text.contains("Held here: `mm_struct::mmap_lock (read)`."), "{text}");
+    // After an edit, until the run that reads it, no call state is shown
+    // for the old text's ranges (the finding's hover stays).
+    lsp.change(
+        &oom,
+        2,
+        vec![
+            json!({"range": {"start": {"line": 0, "character": 0}, "end": {"line": 0, "character": 0}}, "text": "\n"}),
+        ],
+    );
+    let text = hover_text(&mut lsp, 16, 12);
+    assert!(!text.contains("__oom_reap_task_mm"), "{text}");
+    assert_eq!(lsp.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn lsp_malformed_input_and_unknown_methods_leave_it_answering() {
     let ws = Workspace::new();
     let mut lsp = start(&ws, json!({}));

@@ -21,6 +21,7 @@ static int foo_set(struct foo_dev *dev, int v)
 fn run(dir: &Path, overlay: Overlay) -> driver::Report {
     let model = Model::builtin().expect("built-in model");
     let opts = driver::Options {
+        held_at: Vec::new(),
         paths: vec![dir.to_path_buf()],
         tree_context: false,
         max_file_size: 16 << 20,
@@ -80,6 +81,7 @@ fn a_watched_run_counts_its_files_and_phases() {
     let watch = std::sync::Arc::new(driver::RunProgress::default());
     assert_eq!(watch.describe(), ("finding files".to_string(), 0));
     let opts = driver::Options {
+        held_at: Vec::new(),
         paths: vec![dir.path().to_path_buf()],
         tree_context: false,
         max_file_size: 16 << 20,

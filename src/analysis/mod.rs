@@ -37,6 +37,8 @@ pub struct Analysis {
     pub classes: Classes,
     pub summaries: Summaries,
     pub stats: AnalysisStats,
+    /// The lock state at each call of the probed functions, in SCC order.
+    pub call_states: Vec<(FuncId, dataflow::CallState)>,
 }
 
 #[derive(Debug, Default, Clone)]
@@ -52,7 +54,15 @@ pub struct AnalysisStats {
     pub graph_time: std::time::Duration,
 }
 
-pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool + Sync)) -> Analysis {
+/// Functions to report on, and functions whose calls get their lock state
+/// recorded (the editor's open files; usually none).
+pub struct Selection<'s> {
+    pub report: &'s (dyn Fn(FuncId) -> bool + Sync),
+    pub probe: &'s (dyn Fn(FuncId) -> bool + Sync),
+}
+
+pub fn analyze(prog: &Program, model: &Model, select: &Selection) -> Analysis {
+    let report = select.report;
     let n = prog.funcs.len();
     let started = std::time::Instant::now();
     let mut stats = AnalysisStats::default();
@@ -121,6 +131,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool +
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
     let mut callback_observations = Vec::new();
+    let mut call_states = Vec::new();
     // Level by level, callees first: the SCCs of one level do not call each
     // other, so they run in parallel against the frozen results of the
     // levels below; their outputs are merged in SCC order, which makes the
@@ -136,6 +147,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool +
                 tested: &tested,
                 called: &called,
                 report,
+                probe: select.probe,
             };
             level.par_iter().map(|&i| scc::analyse_scc(&frozen, &sccs[i].0, sccs[i].1)).collect()
         };
@@ -149,6 +161,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool +
             observations.append(&mut out.observations);
             conditional.append(&mut out.conditional);
             callback_observations.append(&mut out.callback_observations);
+            call_states.append(&mut out.call_states);
             for (key, summary) in out.specialized {
                 specialized_mut.entry(key).or_insert(summary);
             }
@@ -160,7 +173,7 @@ pub fn analyze(prog: &Program, model: &Model, report: &(dyn Fn(FuncId) -> bool +
     stats.observations = observations.len();
     let entry_points =
         (0..n).filter(|&id| report(id as FuncId)).filter(|&id| !called_by_others[id]).map(|id| id as FuncId).collect();
-    Analysis { observations, entry_points, conditional, classes, summaries, stats }
+    Analysis { observations, entry_points, conditional, classes, summaries, stats, call_states }
 }
 
 /// Per function, the parameters a constant argument can specialise: those

@@ -29,6 +29,8 @@ pub(super) struct Frozen<'g> {
     pub tested: &'g [ParamList],
     pub called: &'g [ParamList],
     pub report: &'g (dyn Fn(FuncId) -> bool + Sync),
+    /// Functions whose calls get their lock state recorded (`CallState`).
+    pub probe: &'g (dyn Fn(FuncId) -> bool + Sync),
 }
 
 /// What one task produced, with class ids still its own.
@@ -39,6 +41,8 @@ pub(super) struct SccOutput {
     pub callback_observations: Vec<(FuncId, Observation)>,
     /// Specialised summaries it computed, by key.
     pub specialized: Vec<((FuncId, Specialization), FunctionSummary)>,
+    /// The lock state at each call of the probed members (names, not ids).
+    pub call_states: Vec<(FuncId, dataflow::CallState)>,
     pub classes: NewClasses,
 }
 
@@ -93,6 +97,15 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
             observations.extend(obs.into_iter().map(|o| (id, o)));
         }
     }
+    // One more run of each probed member over the final summaries, which
+    // records the lock state at its calls; what else it sees is known.
+    let mut call_states = Vec::new();
+    for &id in members.iter().filter(|&&id| (frozen.probe)(id)) {
+        let mut ctx = Ctx::new(frozen.prog, frozen.model, &view, &mut classes, params, &mut specialized);
+        ctx.probe = Some(id);
+        dataflow::analyze(&mut ctx, id, None);
+        call_states.extend(ctx.call_states.into_iter().map(|s| (id, s)));
+    }
     for &id in members {
         if !(frozen.report)(id) {
             continue;
@@ -114,5 +127,13 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
     summaries.sort_unstable_by_key(|(id, _)| *id);
     let mut specialized: Vec<_> = specialized.local.into_iter().collect();
     specialized.sort_unstable_by_key(|(key, _)| *key);
-    SccOutput { summaries, observations, conditional, callback_observations, specialized, classes: classes.into() }
+    SccOutput {
+        summaries,
+        observations,
+        conditional,
+        callback_observations,
+        specialized,
+        call_states,
+        classes: classes.into(),
+    }
 }

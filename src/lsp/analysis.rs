@@ -28,6 +28,8 @@ pub(crate) struct Job {
     pub style: Style,
     /// The run's progress, which the main loop reports to the client.
     pub watch: std::sync::Arc<driver::RunProgress>,
+    /// Open documents: the lock state at their calls is recorded for hover.
+    pub held_at: Vec<PathBuf>,
 }
 
 /// What the client can take, fixed at `initialize`.
@@ -52,6 +54,8 @@ pub(crate) struct Analysed {
     pub warnings: usize,
     /// Files skipped or partly understood (one line each in the log).
     pub problems: Vec<String>,
+    /// Per open document, each call's range and what hover says of it.
+    pub call_states: BTreeMap<PathBuf, Vec<(Range, String)>>,
 }
 
 /// The paths a run analyses: the same set `lockpath check <root>` would be
@@ -102,6 +106,7 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         // edit parses only the edited buffers.
         cache_dir: crate::cache::FactsCache::default_dir().ok(),
         watch: Some(job.watch.clone()),
+        held_at: job.held_at.clone(),
     };
     let report = driver::run(model, &opts);
     let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default() };
@@ -111,7 +116,14 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         let diag = diagnostic(finding, &mut texts, &job.style);
         diagnostics.entry(Overlay::key(&file.path)).or_default().push(diag);
     }
+    let mut call_states: BTreeMap<PathBuf, Vec<(Range, String)>> = BTreeMap::new();
+    for (file, state) in &report.call_states {
+        let Some(source) = report.files.get(*file as usize) else { continue };
+        let range = texts.range(*file, state.span, job.style.encoding);
+        call_states.entry(Overlay::key(&source.path)).or_default().push((range, describe_call(state)));
+    }
     Analysed {
+        call_states,
         diagnostics,
         files: report.summary.files,
         functions: report.summary.functions,
@@ -119,6 +131,36 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         warnings: report.summary.warnings,
         problems: report.problems,
     }
+}
+
+/// What hover says of a call: what it takes, and the lock state before it
+/// (the locks held on every path to it, interrupt and atomic sections).
+fn describe_call(state: &crate::analysis::dataflow::CallState) -> String {
+    let list = |names: &[String]| names.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ");
+    let mut out = format!("**`{}()`**", state.callee);
+    if !state.taken.is_empty() {
+        out.push_str(&format!(" takes {}", list(&state.taken)));
+    }
+    out.push_str("\n\n");
+    if state.held.is_empty() {
+        out.push_str("No lock is held here on every path.");
+    } else {
+        out.push_str(&format!("Held here: {}.", list(&state.held)));
+    }
+    let mut sections = Vec::new();
+    if state.irqs_off {
+        sections.push("interrupts off");
+    }
+    if state.bh_off {
+        sections.push("softirqs off");
+    }
+    if state.no_sleep {
+        sections.push("atomic section (preemption or interrupts disabled)");
+    }
+    if !sections.is_empty() {
+        out.push_str(&format!("\n\nAlso: {}.", sections.join(", ")));
+    }
+    out
 }
 
 fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {

@@ -1,10 +1,7 @@
 //! What the server offers besides diagnostics: its capabilities, hover on
-//! a finding (the whole witness path), and the "explain this check" code
-//! action with the command behind it.
-//!
-//! FIXME: hover on any lock call with the locks held there needs the
-//! analysis to keep per-call held sets, which it does not expose; hover
-//! shows what the findings carry.
+//! a call (what it takes and the locks held there, recorded for open
+//! documents by the analysis) and on a finding (the whole witness path),
+//! and the "explain this check" code action with the command behind it.
 
 use super::transport::Outgoing;
 use crossbeam_channel::Sender;
@@ -13,7 +10,7 @@ use lsp_types::{
     CodeAction, CodeActionKind, CodeActionOptions, CodeActionOrCommand, CodeActionParams, CodeActionProviderCapability,
     Command, Diagnostic, ExecuteCommandOptions, ExecuteCommandParams, Hover, HoverContents, HoverParams,
     HoverProviderCapability, InitializeResult, MarkupContent, MarkupKind, NumberOrString, Position,
-    PositionEncodingKind, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
+    PositionEncodingKind, Range, SaveOptions, ServerCapabilities, ServerInfo, TextDocumentSyncCapability,
     TextDocumentSyncKind, TextDocumentSyncOptions, TextDocumentSyncSaveOptions, Url,
 };
 use serde_json::Value;
@@ -50,22 +47,30 @@ pub(crate) fn initialize_result(encoding: PositionEncodingKind) -> InitializeRes
     }
 }
 
-/// The findings under the cursor, each with its whole path.
+/// The innermost call under the cursor (`foo(bar())` on `bar`: `bar`).
+pub(crate) fn call_at(states: &[(Range, String)], at: Position) -> Option<(Range, &str)> {
+    let size = |r: &Range| (r.end.line - r.start.line, r.end.character.saturating_sub(r.start.character));
+    states.iter().filter(|(r, _)| contains(*r, at)).min_by_key(|(r, _)| size(r)).map(|(r, t)| (*r, t.as_str()))
+}
+
+/// The call under the cursor (what it takes, the locks held there), then
+/// the findings under it, each with its whole path.
 pub(crate) fn hover(
     published: &BTreeMap<PathBuf, Vec<Diagnostic>>,
     roots: &[PathBuf],
     p: &HoverParams,
+    call: Option<(Range, &str)>,
 ) -> Option<Hover> {
     let at = &p.text_document_position_params;
     let path = super::convert::uri_to_path(&at.text_document.uri)?;
-    let here: Vec<&Diagnostic> = published.get(&path)?.iter().filter(|d| contains(d.range, at.position)).collect();
-    if here.is_empty() {
-        return None;
-    }
-    let text: Vec<String> = here.iter().map(|d| hover_text(d, roots)).collect();
+    let here: Vec<&Diagnostic> =
+        published.get(&path).into_iter().flatten().filter(|d| contains(d.range, at.position)).collect();
+    let mut text: Vec<String> = call.iter().map(|(_, t)| t.to_string()).collect();
+    text.extend(here.iter().map(|d| hover_text(d, roots)));
+    let range = call.map(|(r, _)| r).or_else(|| here.first().map(|d| d.range))?;
     Some(Hover {
         contents: HoverContents::Markup(MarkupContent { kind: MarkupKind::Markdown, value: text.join("\n\n---\n\n") }),
-        range: Some(here[0].range),
+        range: Some(range),
     })
 }
 

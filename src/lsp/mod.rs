@@ -117,6 +117,9 @@ struct Server {
     /// What the client shows, per file (kept for closed files too: closing
     /// a document clears nothing that is still true).
     published: BTreeMap<PathBuf, Vec<Diagnostic>>,
+    /// Per open document, the lock state at each call, with the document
+    /// version it describes (hover uses it only while the text is that one).
+    call_states: BTreeMap<PathBuf, (i32, Vec<(lsp_types::Range, String)>)>,
     running: Option<InFlight>,
     /// When the next run should start (edits debounce it).
     next_run: Option<Instant>,
@@ -143,6 +146,7 @@ impl Server {
             progress: progress::Progress::new(false),
             latest: None,
             published: BTreeMap::new(),
+            call_states: BTreeMap::new(),
             running: None,
             next_run: None,
             next_progress: None,
@@ -205,9 +209,7 @@ impl Server {
                 self.phase = Phase::ShuttingDown;
                 Ok(Value::Null)
             }
-            (Phase::Running, "textDocument/hover") => {
-                params(req.params).map(|p| json(features::hover(&self.published, &self.roots, &p)))
-            }
+            (Phase::Running, "textDocument/hover") => params(req.params).map(|p| json(self.hover(&p))),
             (Phase::Running, "textDocument/codeAction") => {
                 params(req.params).map(|p| json(features::code_actions(&p, &self.style.docs)))
             }
@@ -325,6 +327,10 @@ impl Server {
         }
         if !same_as_disk || !(last_covers || running_covers) {
             self.schedule(Duration::ZERO);
+        } else if !self.call_states.contains_key(&path) {
+            // The lock state at its calls (hover) is recorded only for open
+            // documents: one debounced run records it for all just opened.
+            self.schedule(self.debounce());
         }
     }
 
@@ -340,6 +346,7 @@ impl Server {
     fn did_close(&mut self, p: lsp_types::DidCloseTextDocumentParams) {
         let Some(path) = uri_to_path(&p.text_document.uri) else { return };
         let Some(doc) = self.docs.close(&path) else { return };
+        self.call_states.remove(&path);
         // What the buffer said no longer counts; the disk does again.
         let same_as_disk = std::fs::read(&path).is_ok_and(|disk| disk == doc.text.as_bytes());
         if analysis::is_inside(&self.roots, &path) && !same_as_disk {
@@ -379,6 +386,7 @@ impl Server {
             overlay,
             style: self.style.clone(),
             watch: watch.clone(),
+            held_at: self.docs.paths().map(Path::to_path_buf).collect(),
         };
         if paths.is_empty() {
             self.latest = Some(LastRun { diagnostics: BTreeMap::new(), paths });
@@ -427,6 +435,16 @@ impl Server {
         );
         log(&format!("{summary}; {} files skipped or partly understood", analysed.problems.len()));
         self.progress.end(&self.out, summary);
+        for (path, states) in analysed.call_states {
+            let Some(doc) = self.docs.get(&path) else { continue };
+            let mut version = versions.get(&path).copied();
+            if version.is_none() && std::fs::read(&path).is_ok_and(|disk| disk == doc.text.as_bytes()) {
+                version = Some(doc.version);
+            }
+            if version == Some(doc.version) {
+                self.call_states.insert(path, (doc.version, states));
+            }
+        }
         let new = analysed.diagnostics;
         let previous = self.latest.take();
         // Open documents, files the client shows diagnostics for, and files
@@ -461,6 +479,17 @@ impl Server {
             self.publish(&path, diags, version);
         }
         self.latest = Some(LastRun { diagnostics: new, paths });
+    }
+
+    fn hover(&self, p: &lsp_types::HoverParams) -> Option<lsp_types::Hover> {
+        let at = &p.text_document_position_params;
+        let call = convert::uri_to_path(&at.text_document.uri).and_then(|path| {
+            let (version, states) = self.call_states.get(&path)?;
+            // Ranges of an older text would point at the wrong calls.
+            (self.docs.get(&path)?.version == *version).then_some(())?;
+            features::call_at(states, at.position)
+        });
+        features::hover(&self.published, &self.roots, p, call)
     }
 
     /// Sends `diags` for `path` unless the client shows exactly that.

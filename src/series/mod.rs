@@ -400,6 +400,7 @@ fn analyse(
         };
     }
     let run_opts = driver::Options {
+        held_at: Vec::new(),
         paths,
         tree_context: opts.tree_context,
         max_file_size: opts.max_file_size,

@@ -85,6 +85,10 @@ pub struct Ctx<'a> {
     pub callback_observations: Vec<(FuncId, Observation)>,
     /// Specialisation nests at most this deep (recursion guard).
     pub specialize_depth: u8,
+    /// The function whose calls get their lock state recorded (the editor's
+    /// hover), and what was recorded.
+    pub probe: Option<FuncId>,
+    pub call_states: Vec<CallState>,
 }
 
 impl<'a> Ctx<'a> {
@@ -107,8 +111,27 @@ impl<'a> Ctx<'a> {
             specialized,
             callback_observations: Vec::new(),
             specialize_depth: 0,
+            probe: None,
+            call_states: Vec::new(),
         }
     }
+}
+
+/// The lock state around one call, for the editor's hover: the locks held
+/// on every path to it, and those the call itself leaves held.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct CallState {
+    pub span: Span,
+    pub callee: String,
+    /// Held before the call, described (`mm_struct::mmap_lock (read)`).
+    pub held: Vec<String>,
+    /// Held after the call and not before: what it takes.
+    pub taken: Vec<String>,
+    /// Hard interrupts, softirqs disabled; preemption disabled (or an
+    /// atomic section entered).
+    pub irqs_off: bool,
+    pub bh_off: bool,
+    pub no_sleep: bool,
 }
 
 /// Parameter positions of one function (tested, or called).
@@ -311,6 +334,35 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
     }
 
+    fn record_call_state(&mut self, call: &crate::ir::Call, before: &[ClassId], was: &State, now: &State) {
+        let describe = |h: &crate::analysis::held::HeldLock| {
+            let mut s = self.ctx.classes.name(h.class).to_string();
+            if h.mode == crate::model::Mode::Shared {
+                s.push_str(" (read)");
+            }
+            match h.irq {
+                Some(crate::model::IrqLevel::Hard) => s.push_str(", interrupts off"),
+                Some(crate::model::IrqLevel::Soft) => s.push_str(", softirqs off"),
+                None => {}
+            }
+            s
+        };
+        let callee = match call.callee {
+            crate::ir::Callee::Named(sym) => self.ctx.prog.name(sym).to_string(),
+            crate::ir::Callee::Indirect => "(indirect call)".to_string(),
+        };
+        let state = CallState {
+            span: call.span,
+            callee,
+            held: was.held.iter().map(describe).collect(),
+            taken: now.held.iter().filter(|h| !before.contains(&h.class)).map(describe).collect(),
+            irqs_off: was.irq_off > 0,
+            bh_off: was.bh_off > 0,
+            no_sleep: was.no_sleep > 0,
+        };
+        self.ctx.call_states.push(state);
+    }
+
     fn entry_state(&mut self) -> State {
         let mut state = State::default();
         // An interrupt handler runs with its level of interrupts disabled.
@@ -385,7 +437,13 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             match event {
                 Event::Call(call) => {
                     let tested = self.tested_calls.contains(&(b, i as u32));
+                    let probing = self.record && self.ctx.probe == Some(self.id) && self.ctx.specialize_depth == 0;
+                    let before =
+                        probing.then(|| (state.held.iter().map(|h| h.class).collect::<Vec<_>>(), state.clone()));
                     self.call(state, call, tested);
+                    if let Some((classes, before)) = before {
+                        self.record_call_state(call, &classes, &before, state);
+                    }
                 }
                 Event::GuardEnter { guard, lock, span } => {
                     if let Some((sym, prim, lock)) = self.guard_primitive(*guard, lock.as_ref()) {
