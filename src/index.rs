@@ -677,6 +677,16 @@ impl<'m> ProgramBuilder<'m> {
         for (ty, field, func) in &facts.slot_bindings {
             bindings.push((file_id, g(*ty), g(*field), g(*func)));
         }
+        // `obj.cb = foo` at run time: `obj`'s type from this file's statics
+        // (`static struct inet_frags lowpan_frags;`), else from the global
+        // declarations read so far (this file's included).
+        for (object, field, func) in &facts.global_slot_assignments {
+            let object = g(*object);
+            let declared =
+                prog.global_types.get(&(Some(file_id), object)).or_else(|| prog.global_types.get(&(None, object)));
+            let Some(&ty) = declared else { continue };
+            bindings.push((file_id, ty, g(*field), g(*func)));
+        }
         for guard in facts.guards {
             // The model's own guard table wins over what the tree defines.
             let path = guard.field_path.iter().map(|s| Seg { field: g(s.field), arrow: s.arrow }).collect();

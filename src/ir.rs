@@ -37,6 +37,12 @@ pub struct FileFacts {
     /// Functions put in struct slots by initializers: `.mmap = foo_mmap` in a
     /// `struct file_operations` is (file_operations, mmap, foo_mmap).
     pub slot_bindings: Vec<(Sym, Sym, Sym)>,
+    /// Functions put in slots of global objects at run time:
+    /// `lowpan_frags.frag_expire = lowpan_frag_expire;` is (lowpan_frags,
+    /// frag_expire, lowpan_frag_expire); the object's type is looked up once
+    /// the file's globals are known. (Through a typed pointer, `p->cb = foo`
+    /// goes straight into `slot_bindings`.)
+    pub global_slot_assignments: Vec<(Sym, Sym, Sym)>,
     /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` and friends.
     pub guards: Vec<GuardDef>,
     /// Things the extractor skipped or could not understand, one line each.

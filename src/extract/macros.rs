@@ -115,7 +115,7 @@ pub(crate) fn extract_macros(
         let ps = decl.child_by_field_id(fid!("parameters")).map(|p| params(&synth, p, names)).unwrap_or_default();
         let shift = m.body_start as i64 - body_at as i64;
         let builder = BodyBuilder::new(&synth, names, shift, ps);
-        let (blocks, ps, _) = builder.lower_body(body);
+        let super::body::Lowered { blocks, params: ps, .. } = builder.lower_body(body);
         let calls_something =
             blocks.iter().any(|b| b.events.iter().any(|e| matches!(e, Event::Call(_) | Event::GuardEnter { .. })));
         if !calls_something {

@@ -121,7 +121,8 @@ fn function(
     let name = names.intern(text(name_node, src));
     let builder = BodyBuilder::new(src, names, 0, params);
     let span = builder.span(name_node);
-    let (blocks, params, flattened) = builder.lower_body(body);
+    let super::body::Lowered { blocks, params, flattened, slots } = builder.lower_body(body);
+    record_slots(facts, slots);
     if flattened {
         facts.problems.push(format!(
             "statements nested deeper than the analysis tracks in {}; inner control flow ignored",
@@ -184,7 +185,8 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         let name = names.intern(text(name_node, src));
         let builder = BodyBuilder::new(src, names, 0, params);
         let span = builder.span(name_node);
-        let (blocks, params, _) = builder.lower_statements(&stmts);
+        let super::body::Lowered { blocks, params, slots, .. } = builder.lower_statements(&stmts);
+        record_slots(facts, slots);
         let is_static =
             children[..i].iter().any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
         let returns_void = i >= 1 && text(children[i - 1], src) == "void";
@@ -309,6 +311,16 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
     }
 }
 
+/// Slots a body fills at run time, into the file's facts.
+fn record_slots(facts: &mut FileFacts, slots: Vec<super::body::SlotAssignment>) {
+    for slot in slots {
+        match slot {
+            super::body::SlotAssignment::Typed(t, f, v) => facts.slot_bindings.push((t, f, v)),
+            super::body::SlotAssignment::Global(g, f, v) => facts.global_slot_assignments.push((g, f, v)),
+        }
+    }
+}
+
 /// `static const struct file_operations fops = { .mmap = foo_mmap, };`
 fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) {
     let Some(ty) = node.child_by_field_id(fid!("type")).and_then(|t| type_name(t, src)) else { return };
@@ -318,31 +330,53 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
         let Some(list) = decl.child_by_field_id(fid!("value")).filter(|v| v.kind() == "initializer_list") else {
             continue;
         };
-        let mut c2 = list.walk();
-        for pair in list.named_children(&mut c2) {
-            let (field, value) = match pair.kind() {
-                "initializer_pair" => (
-                    pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0)),
-                    pair.child_by_field_id(fid!("value")),
-                ),
-                // A member under `#ifdef` inside the list: tree-sitter reads
-                // `CONFIG_FOO` and `.ndo_poll_controller = foo_poll` as an
-                // assignment to a field of `CONFIG_FOO`.
-                "assignment_expression" => (
-                    pair.child_by_field_id(fid!("left"))
-                        .filter(|l| l.kind() == "field_expression")
-                        .and_then(|l| l.child_by_field_id(fid!("field"))),
-                    pair.child_by_field_id(fid!("right")),
-                ),
-                _ => continue,
-            };
-            let (Some(field), Some(value)) = (field, value) else { continue };
-            if field.kind() != "field_identifier" || value.kind() != "identifier" {
-                continue;
-            }
-            let (t, f, v) = (names.intern(ty), names.intern(text(field, src)), names.intern(text(value, src)));
-            facts.slot_bindings.push((t, f, v));
+        let is_array = decl.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind() == "array_declarator");
+        if !is_array {
+            bind_initializer(src, list, ty, names, facts);
+            continue;
         }
+        // An array of ops (`icmp_pointers[] = { [ICMP_UNREACH] = { .handler =
+        // icmp_unreach }, .. }`): each element's initializer binds slots.
+        let mut c2 = list.walk();
+        for elem in list.named_children(&mut c2) {
+            let inner = match elem.kind() {
+                "initializer_list" => Some(elem),
+                "initializer_pair" => elem.child_by_field_id(fid!("value")).filter(|v| v.kind() == "initializer_list"),
+                _ => None,
+            };
+            if let Some(inner) = inner {
+                bind_initializer(src, inner, ty, names, facts);
+            }
+        }
+    }
+}
+
+/// The `.field = function` members of one struct initializer of type `ty`.
+fn bind_initializer(src: &[u8], list: Node, ty: &str, names: &mut Interner, facts: &mut FileFacts) {
+    let mut c2 = list.walk();
+    for pair in list.named_children(&mut c2) {
+        let (field, value) = match pair.kind() {
+            "initializer_pair" => (
+                pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0)),
+                pair.child_by_field_id(fid!("value")),
+            ),
+            // A member under `#ifdef` inside the list: tree-sitter reads
+            // `CONFIG_FOO` and `.ndo_poll_controller = foo_poll` as an
+            // assignment to a field of `CONFIG_FOO`.
+            "assignment_expression" => (
+                pair.child_by_field_id(fid!("left"))
+                    .filter(|l| l.kind() == "field_expression")
+                    .and_then(|l| l.child_by_field_id(fid!("field"))),
+                pair.child_by_field_id(fid!("right")),
+            ),
+            _ => continue,
+        };
+        let (Some(field), Some(value)) = (field, value) else { continue };
+        if field.kind() != "field_identifier" || value.kind() != "identifier" {
+            continue;
+        }
+        let (t, f, v) = (names.intern(ty), names.intern(text(field, src)), names.intern(text(value, src)));
+        facts.slot_bindings.push((t, f, v));
     }
 }
 

@@ -116,6 +116,9 @@ impl BodyBuilder<'_> {
                     Some(r) if simple => ret_val(r, self.src),
                     _ => RetVal::Unknown,
                 };
+                if simple {
+                    self.slot_assignment(n);
+                }
                 (n.child_by_field_id(fid!("left")), value)
             }
             "update_expression" => (n.child_by_field_id(fid!("argument")), RetVal::Unknown),
@@ -127,6 +130,30 @@ impl BodyBuilder<'_> {
         // Copying another variable's value is not tracked.
         let value = if matches!(value, RetVal::Var(_)) { RetVal::Unknown } else { value };
         self.push_event(Event::SetVar { var, value });
+    }
+
+    /// `p->cb = foo;` or `obj.cb = foo;` with `foo` no local or parameter
+    /// (a function, if anything): a slot filled at run time, as an
+    /// initializer's `.cb = foo` fills one at build time.
+    fn slot_assignment(&mut self, n: Node) {
+        let (Some(left), Some(right)) = (n.child_by_field_id(fid!("left")), n.child_by_field_id(fid!("right"))) else {
+            return;
+        };
+        let right = strip_parens(right);
+        if right.kind() != "identifier" || strip_parens(left).kind() != "field_expression" {
+            return;
+        }
+        let func = self.names.intern(text(right, self.src));
+        if !matches!(self.resolve(func).0, Base::Global(_)) {
+            return;
+        }
+        let Some(target) = self.lock_ref(left) else { return };
+        let [seg] = target.path.as_slice() else { return };
+        match (target.base, target.base_ty) {
+            (_, Some(ty)) => self.slots.push(super::SlotAssignment::Typed(ty, seg.field, func)),
+            (Base::Global(g), None) if !seg.arrow => self.slots.push(super::SlotAssignment::Global(g, seg.field, func)),
+            _ => {}
+        }
     }
 
     pub(super) fn make_call(&mut self, node: Node) -> Call {

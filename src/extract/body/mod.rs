@@ -37,6 +37,25 @@ pub(crate) struct BodyBuilder<'a> {
     call_vars: FxHashMap<crate::ir::Sym, (BlockId, u32)>,
     depth: u32,
     pub(crate) flattened: bool,
+    /// Functions stored into struct slots: `p->cb = foo` (typed), `obj.cb = foo`.
+    slots: Vec<SlotAssignment>,
+}
+
+/// A function stored into a struct member by an assignment.
+pub(crate) enum SlotAssignment {
+    /// Through an object whose struct type is declared: (type, field, function).
+    Typed(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
+    /// Into a member of a global object: (object, field, function).
+    Global(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
+}
+
+/// A lowered body.
+pub(crate) struct Lowered {
+    pub blocks: Vec<Block>,
+    pub params: Vec<Param>,
+    /// Nesting past `MAX_DEPTH` was flattened.
+    pub flattened: bool,
+    pub slots: Vec<SlotAssignment>,
 }
 
 /// A declared local: name, struct/typedef type, and whether it is a struct
@@ -71,20 +90,25 @@ impl<'a> BodyBuilder<'a> {
             call_vars: FxHashMap::default(),
             depth: 0,
             flattened: false,
+            slots: Vec::new(),
         }
     }
 
     /// Lowers the function body and closes the CFG with a fall-off return.
-    pub(crate) fn lower_body(mut self, body: Node) -> (Vec<Block>, Vec<Param>, bool) {
+    pub(crate) fn lower_body(mut self, body: Node) -> Lowered {
         self.stmt(body);
         let end = self.span(body).end;
         self.finish_return(RetVal::Unknown, Span { start: end.saturating_sub(1), end });
-        (self.blocks, self.params, self.flattened)
+        self.lowered()
+    }
+
+    fn lowered(self) -> Lowered {
+        Lowered { blocks: self.blocks, params: self.params, flattened: self.flattened, slots: self.slots }
     }
 
     /// Lowers a body tree-sitter could not wrap in a compound statement (a
     /// function inside an ERROR node): the statements between `{` and `}`.
-    pub(crate) fn lower_statements(mut self, stmts: &[Node]) -> (Vec<Block>, Vec<Param>, bool) {
+    pub(crate) fn lower_statements(mut self, stmts: &[Node]) -> Lowered {
         self.locals.push(Vec::new());
         self.guards.push(Vec::new());
         for &s in stmts {
@@ -93,7 +117,7 @@ impl<'a> BodyBuilder<'a> {
         self.pop_scope();
         let end = stmts.last().map_or(Span::default(), |s| self.span(*s));
         self.finish_return(RetVal::Unknown, end);
-        (self.blocks, self.params, self.flattened)
+        self.lowered()
     }
 
     pub(crate) fn span(&self, node: Node) -> Span {
