@@ -598,6 +598,9 @@ pub struct ProgramBuilder<'m> {
     names: Interner,
     prog: Program,
     bindings: Vec<(FileId, Sym, Sym, Sym)>,
+    /// Slots through members (`rth->dst.input`): resolved once every
+    /// struct is in.
+    slot_paths: Vec<(FileId, Sym, Vec<Sym>, Sym)>,
 }
 
 impl<'m> ProgramBuilder<'m> {
@@ -635,7 +638,7 @@ impl<'m> ProgramBuilder<'m> {
         for name in model.primitives.keys() {
             prog.primitives.insert(names.intern(name));
         }
-        ProgramBuilder { model, names, prog, bindings: Vec::new() }
+        ProgramBuilder { model, names, prog, bindings: Vec::new(), slot_paths: Vec::new() }
     }
 
     pub fn add(&mut self, file: SourceFile, facts: FileFacts) {
@@ -676,6 +679,9 @@ impl<'m> ProgramBuilder<'m> {
         }
         for (ty, field, func) in &facts.slot_bindings {
             bindings.push((file_id, g(*ty), g(*field), g(*func)));
+        }
+        for (ty, fields, func) in &facts.slot_paths {
+            self.slot_paths.push((file_id, g(*ty), fields.iter().map(|f| g(*f)).collect(), g(*func)));
         }
         // `obj.cb = foo` at run time: `obj`'s type from this file's statics
         // (`static struct inet_frags lowpan_frags;`), else from the global
@@ -721,7 +727,7 @@ impl<'m> ProgramBuilder<'m> {
     }
 
     pub fn finish(self) -> Program {
-        let ProgramBuilder { model, mut names, mut prog, bindings } = self;
+        let ProgramBuilder { model, mut names, mut prog, mut bindings, slot_paths } = self;
         // The model's field types fill in only what no source defined.
         for (st, field, ty) in &model.fields {
             let (s, f, t) = (names.intern(st), names.intern(field), names.intern(ty));
@@ -730,6 +736,14 @@ impl<'m> ProgramBuilder<'m> {
         prog.names = names;
         prog.find_colliding_structs();
         prog.collect_own_classes(model);
+        // `rth->dst.input = f`: the type of `rth->dst` is the slot's struct.
+        for (file, ty, fields, func) in slot_paths {
+            let Some((last, inner)) = fields.split_last() else { continue };
+            let holder = inner.iter().try_fold(ty, |t, f| prog.field_type(t, *f));
+            if let Some(holder) = holder {
+                bindings.push((file, holder, *last, func));
+            }
+        }
         prog.bind_callbacks(model, &bindings);
         prog.bind_handlers(model);
         crate::wrappers::bind_forwarded_handlers(&mut prog, model);

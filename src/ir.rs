@@ -43,6 +43,10 @@ pub struct FileFacts {
     /// the file's globals are known. (Through a typed pointer, `p->cb = foo`
     /// goes straight into `slot_bindings`.)
     pub global_slot_assignments: Vec<(Sym, Sym, Sym)>,
+    /// Slots reached through members at run time: `rth->dst.input =
+    /// ip_forward;` is (rtable, [dst, input], ip_forward); the member types
+    /// are followed once every struct is known.
+    pub slot_paths: Vec<(Sym, Vec<Sym>, Sym)>,
     /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` and friends.
     pub guards: Vec<GuardDef>,
     /// Things the extractor skipped or could not understand, one line each.

@@ -53,6 +53,20 @@ impl MacroDef {
     }
 }
 
+impl MacroDef {
+    /// The body calls one of the parameters: `rxh(skb)` in `CALL_RXH(rxh)`.
+    pub(crate) fn calls_a_parameter(&self, src: &[u8]) -> bool {
+        let body = src.get(self.body_start as usize..self.body_end as usize).unwrap_or_default();
+        self.params.iter().any(|p| {
+            let p = p.as_bytes();
+            body.windows(p.len() + 1).enumerate().any(|(i, w)| {
+                let before = i.checked_sub(1).and_then(|j| body.get(j)).copied().unwrap_or(b' ');
+                w[..p.len()] == *p && w[p.len()] == b'(' && !(before.is_ascii_alphanumeric() || before == b'_')
+            })
+        })
+    }
+}
+
 pub(crate) fn extract_macros(
     src: &[u8],
     macros: &[MacroDef],

@@ -30,6 +30,7 @@ pub(crate) fn extract_toplevel(
                 if let Some(func) = function(src, node, annotations, names, facts) {
                     facts.functions.push(func);
                 }
+                macros_in_body(src, node, &mut macros);
                 if let Some(ty) = node.child_by_field_id(fid!("type")) {
                     structs_in(src, ty, None, names, facts);
                 }
@@ -311,12 +312,36 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
     }
 }
 
+/// Macros a function defines for itself to call what it is given
+/// (`#define CALL_RXH(rxh) do { res = rxh(skb); .. } while (0)` inside
+/// lowpan_invoke_rx_handlers()): analysed like the file's other macros, so
+/// the functions passed to them have a caller. Only bodies whose text holds
+/// a `#define` are walked, and only macros that call a parameter are kept
+/// (the others are local shorthand the body's own lowering already reads).
+fn macros_in_body(src: &[u8], func: Node, macros: &mut Vec<MacroDef>) {
+    let Some(body) = func.child_by_field_id(fid!("body")) else { return };
+    let bytes = src.get(body.start_byte()..body.end_byte()).unwrap_or_default();
+    if !bytes.windows(7).any(|w| w == b"#define") {
+        return;
+    }
+    let mut stack = vec![body];
+    while let Some(node) = stack.pop() {
+        if node.kind() == "preproc_function_def" {
+            macros.extend(MacroDef::from_node(src, node).filter(|m| m.calls_a_parameter(src)));
+            continue;
+        }
+        let mut cursor = node.walk();
+        stack.extend(node.named_children(&mut cursor));
+    }
+}
+
 /// Slots a body fills at run time, into the file's facts.
 fn record_slots(facts: &mut FileFacts, slots: Vec<super::body::SlotAssignment>) {
     for slot in slots {
         match slot {
             super::body::SlotAssignment::Typed(t, f, v) => facts.slot_bindings.push((t, f, v)),
             super::body::SlotAssignment::Global(g, f, v) => facts.global_slot_assignments.push((g, f, v)),
+            super::body::SlotAssignment::Path(t, fs, v) => facts.slot_paths.push((t, fs, v)),
         }
     }
 }

@@ -139,19 +139,40 @@ impl BodyBuilder<'_> {
         let (Some(left), Some(right)) = (n.child_by_field_id(fid!("left")), n.child_by_field_id(fid!("right"))) else {
             return;
         };
+        if strip_parens(left).kind() != "field_expression" {
+            return;
+        }
+        // `po->prot_hook.func = ring ? tpacket_rcv : packet_rcv;`: either.
         let right = strip_parens(right);
-        if right.kind() != "identifier" || strip_parens(left).kind() != "field_expression" {
-            return;
+        let values: SmallVec<[Node; 2]> = match right.kind() {
+            "identifier" => SmallVec::from_iter([right]),
+            "conditional_expression" => [fid!("consequence"), fid!("alternative")]
+                .into_iter()
+                .filter_map(|f| right.child_by_field_id(f).map(strip_parens))
+                .filter(|v| v.kind() == "identifier")
+                .collect(),
+            _ => return,
+        };
+        for value in values {
+            let func = self.names.intern(text(value, self.src));
+            if matches!(self.resolve(func).0, Base::Global(_)) {
+                self.slot_target(left, func);
+            }
         }
-        let func = self.names.intern(text(right, self.src));
-        if !matches!(self.resolve(func).0, Base::Global(_)) {
-            return;
-        }
+    }
+
+    fn slot_target(&mut self, left: Node, func: crate::ir::Sym) {
         let Some(target) = self.lock_ref(left) else { return };
-        let [seg] = target.path.as_slice() else { return };
-        match (target.base, target.base_ty) {
-            (_, Some(ty)) => self.slots.push(super::SlotAssignment::Typed(ty, seg.field, func)),
-            (Base::Global(g), None) if !seg.arrow => self.slots.push(super::SlotAssignment::Global(g, seg.field, func)),
+        match (target.path.as_slice(), target.base, target.base_ty) {
+            ([seg], _, Some(ty)) => self.slots.push(super::SlotAssignment::Typed(ty, seg.field, func)),
+            ([seg], Base::Global(g), None) if !seg.arrow => {
+                self.slots.push(super::SlotAssignment::Global(g, seg.field, func))
+            }
+            // `rth->dst.input = ip_forward`: a member's member, by value.
+            ([first, rest @ ..], _, Some(ty)) if rest.len() <= 3 && rest.iter().all(|s| !s.arrow) => {
+                let fields = std::iter::once(first).chain(rest).map(|s| s.field).collect();
+                self.slots.push(super::SlotAssignment::Path(ty, fields, func));
+            }
             _ => {}
         }
     }

@@ -47,6 +47,8 @@ pub(crate) enum SlotAssignment {
     Typed(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
     /// Into a member of a global object: (object, field, function).
     Global(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
+    /// Through members of a typed object: (type, fields, function).
+    Path(crate::ir::Sym, Vec<crate::ir::Sym>, crate::ir::Sym),
 }
 
 /// A lowered body.
