@@ -118,6 +118,7 @@ impl BodyBuilder<'_> {
                 };
                 if simple {
                     self.slot_assignment(n);
+                    self.fn_local_assignment(n);
                 }
                 (n.child_by_field_id(fid!("left")), value)
             }
@@ -158,6 +159,55 @@ impl BodyBuilder<'_> {
             if matches!(self.resolve(func).0, Base::Global(_)) {
                 self.slot_target(left, func);
             }
+        }
+    }
+
+    /// `hdlr_serr = hdlr_txde = mal_int;`: each local on the left holds
+    /// the function on the innermost right (or, after anything else, no
+    /// known function).
+    fn fn_local_assignment(&mut self, n: Node) {
+        let mut value = n;
+        let mut targets: SmallVec<[crate::ir::Sym; 2]> = SmallVec::new();
+        for _ in 0..16 {
+            if value.kind() != "assignment_expression" || op_text(value, self.src) != "=" {
+                break;
+            }
+            if let Some(t) =
+                value.child_by_field_id(fid!("left")).map(strip_parens).filter(|t| t.kind() == "identifier")
+            {
+                targets.push(self.names.intern(text(t, self.src)));
+            }
+            let Some(right) = value.child_by_field_id(fid!("right")) else { return };
+            value = strip_parens(right);
+        }
+        let held = self.function_named(value);
+        for t in targets {
+            if matches!(self.resolve(t).0, Base::Local(_) | Base::Stack(_)) {
+                self.note_fn_local(t, held);
+            }
+        }
+    }
+
+    /// The function an expression names, if it is a bare name that is no
+    /// local or parameter.
+    pub(super) fn function_named(&mut self, value: Node) -> Option<crate::ir::Sym> {
+        let value = strip_parens(value);
+        if value.kind() != "identifier" {
+            return None;
+        }
+        let sym = self.names.intern(text(value, self.src));
+        matches!(self.resolve(sym).0, Base::Global(_)).then_some(sym)
+    }
+
+    pub(super) fn note_fn_local(&mut self, local: crate::ir::Sym, value: Option<crate::ir::Sym>) {
+        match self.fn_locals.get(&local) {
+            None => {
+                self.fn_locals.insert(local, value);
+            }
+            Some(v) if *v != value => {
+                self.fn_locals.insert(local, None);
+            }
+            Some(_) => {}
         }
     }
 
@@ -209,7 +259,18 @@ impl BodyBuilder<'_> {
             "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
             _ => {
                 let addr_of = node.kind() == "pointer_expression" && op_text(node, self.src) == "&";
-                self.lock_ref(node).map_or(Arg::Other, |l| Arg::Path(l, addr_of))
+                let Some(l) = self.lock_ref(node) else { return Arg::Other };
+                // A local holding one function passes that function.
+                if let (Base::Local(s) | Base::Stack(s), true, false) = (l.base, l.path.is_empty(), addr_of) {
+                    if let Some(Some(f)) = self.fn_locals.get(&s) {
+                        let f = *f;
+                        return Arg::Path(
+                            LockRef { base: Base::Global(f), base_ty: None, path: SmallVec::new() },
+                            false,
+                        );
+                    }
+                }
+                Arg::Path(l, addr_of)
             }
         }
     }

@@ -39,6 +39,10 @@ pub(crate) struct BodyBuilder<'a> {
     pub(crate) flattened: bool,
     /// Functions stored into struct slots: `p->cb = foo` (typed), `obj.cb = foo`.
     slots: Vec<SlotAssignment>,
+    /// Locals holding a function (`hdlr = mal_int;`): the one function, or
+    /// `None` once a second value (or anything else) was assigned. A call
+    /// passing the local passes the function (`request_irq(.., hdlr, ..)`).
+    fn_locals: FxHashMap<crate::ir::Sym, Option<crate::ir::Sym>>,
 }
 
 /// A function stored into a struct member by an assignment.
@@ -93,6 +97,7 @@ impl<'a> BodyBuilder<'a> {
             depth: 0,
             flattened: false,
             slots: Vec::new(),
+            fn_locals: FxHashMap::default(),
         }
     }
 
@@ -477,6 +482,10 @@ impl<'a> BodyBuilder<'a> {
                 continue;
             };
             let sym = self.names.intern(text(name_node, self.src));
+            if let Some(value) = value {
+                let held = self.function_named(value);
+                self.note_fn_local(sym, held);
+            }
             let value_kind = value.map_or(RetVal::Unknown, |v| ret_val(v, self.src));
             self.push_event(Event::SetVar { var: sym, value: value_kind });
             // `struct foo f;` (not `struct foo *f`, not `struct foo f[]`) lives on the stack.
