@@ -40,12 +40,12 @@ pub struct FileFacts {
     /// Functions put in slots of global objects at run time:
     /// `lowpan_frags.frag_expire = lowpan_frag_expire;` is (lowpan_frags,
     /// frag_expire, lowpan_frag_expire); the object's type is looked up once
-    /// the file's globals are known. (Through a typed pointer, `p->cb = foo`
-    /// goes straight into `slot_bindings`.)
+    /// the file's globals are known.
     pub global_slot_assignments: Vec<(Sym, Sym, Sym)>,
-    /// Slots reached through members at run time: `rth->dst.input =
-    /// ip_forward;` is (rtable, [dst, input], ip_forward); the member types
-    /// are followed once every struct is known.
+    /// Slots filled at run time through a typed object: `p->cb = foo` is
+    /// (p's type, [cb], foo), `rth->dst.input = ip_forward;` is (rtable,
+    /// [dst, input], ip_forward); member types are followed once every
+    /// struct is known.
     pub slot_paths: Vec<(Sym, Vec<Sym>, Sym)>,
     /// `DEFINE_GUARD(name, type, lock_call, unlock_call)` and friends.
     pub guards: Vec<GuardDef>,

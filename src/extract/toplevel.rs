@@ -339,7 +339,6 @@ fn macros_in_body(src: &[u8], func: Node, macros: &mut Vec<MacroDef>) {
 fn record_slots(facts: &mut FileFacts, slots: Vec<super::body::SlotAssignment>) {
     for slot in slots {
         match slot {
-            super::body::SlotAssignment::Typed(t, f, v) => facts.slot_bindings.push((t, f, v)),
             super::body::SlotAssignment::Global(g, f, v) => facts.global_slot_assignments.push((g, f, v)),
             super::body::SlotAssignment::Path(t, fs, v) => facts.slot_paths.push((t, fs, v)),
         }

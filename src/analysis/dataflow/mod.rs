@@ -334,7 +334,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
     }
 
-    fn record_call_state(&mut self, call: &crate::ir::Call, before: &[ClassId], was: &State, now: &State) {
+    fn record_call_state(&mut self, call: &crate::ir::Call, was: &State, now: &State) {
         let describe = |h: &crate::analysis::held::HeldLock| {
             let mut s = self.ctx.classes.name(h.class).to_string();
             if h.mode == crate::model::Mode::Shared {
@@ -355,7 +355,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             span: call.span,
             callee,
             held: was.held.iter().map(describe).collect(),
-            taken: now.held.iter().filter(|h| !before.contains(&h.class)).map(describe).collect(),
+            taken: now.held.iter().filter(|h| !was.held.iter().any(|w| w.class == h.class)).map(describe).collect(),
             irqs_off: was.irq_off > 0,
             bh_off: was.bh_off > 0,
             no_sleep: was.no_sleep > 0,
@@ -438,11 +438,10 @@ impl<'c, 'a> Analyzer<'c, 'a> {
                 Event::Call(call) => {
                     let tested = self.tested_calls.contains(&(b, i as u32));
                     let probing = self.record && self.ctx.probe == Some(self.id) && self.ctx.specialize_depth == 0;
-                    let before =
-                        probing.then(|| (state.held.iter().map(|h| h.class).collect::<Vec<_>>(), state.clone()));
+                    let before = probing.then(|| state.clone());
                     self.call(state, call, tested);
-                    if let Some((classes, before)) = before {
-                        self.record_call_state(call, &classes, &before, state);
+                    if let Some(before) = before {
+                        self.record_call_state(call, &before, state);
                     }
                 }
                 Event::GuardEnter { guard, lock, span } => {

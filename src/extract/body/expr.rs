@@ -155,8 +155,7 @@ impl BodyBuilder<'_> {
             _ => return,
         };
         for value in values {
-            let func = self.names.intern(text(value, self.src));
-            if matches!(self.resolve(func).0, Base::Global(_)) {
+            if let Some(func) = self.function_named(value) {
                 self.slot_target(left, func);
             }
         }
@@ -214,11 +213,10 @@ impl BodyBuilder<'_> {
     fn slot_target(&mut self, left: Node, func: crate::ir::Sym) {
         let Some(target) = self.lock_ref(left) else { return };
         match (target.path.as_slice(), target.base, target.base_ty) {
-            ([seg], _, Some(ty)) => self.slots.push(super::SlotAssignment::Typed(ty, seg.field, func)),
             ([seg], Base::Global(g), None) if !seg.arrow => {
                 self.slots.push(super::SlotAssignment::Global(g, seg.field, func))
             }
-            // `rth->dst.input = ip_forward`: a member's member, by value.
+            // `p->cb = f`, or `rth->dst.input = f`: a member's member, by value.
             ([first, rest @ ..], _, Some(ty)) if rest.len() <= 3 && rest.iter().all(|s| !s.arrow) => {
                 let fields = std::iter::once(first).chain(rest).map(|s| s.field).collect();
                 self.slots.push(super::SlotAssignment::Path(ty, fields, func));

@@ -37,7 +37,7 @@ pub(crate) struct BodyBuilder<'a> {
     call_vars: FxHashMap<crate::ir::Sym, (BlockId, u32)>,
     depth: u32,
     pub(crate) flattened: bool,
-    /// Functions stored into struct slots: `p->cb = foo` (typed), `obj.cb = foo`.
+    /// Functions stored into struct slots: `p->cb = foo`, `obj.cb = foo`.
     slots: Vec<SlotAssignment>,
     /// Locals holding a function (`hdlr = mal_int;`): the one function, or
     /// `None` once a second value (or anything else) was assigned. A call
@@ -47,11 +47,10 @@ pub(crate) struct BodyBuilder<'a> {
 
 /// A function stored into a struct member by an assignment.
 pub(crate) enum SlotAssignment {
-    /// Through an object whose struct type is declared: (type, field, function).
-    Typed(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
     /// Into a member of a global object: (object, field, function).
     Global(crate::ir::Sym, crate::ir::Sym, crate::ir::Sym),
-    /// Through members of a typed object: (type, fields, function).
+    /// Through the members of an object whose struct type is declared:
+    /// (type, fields, function); `p->cb` has one field.
     Path(crate::ir::Sym, Vec<crate::ir::Sym>, crate::ir::Sym),
 }
 
