@@ -91,3 +91,23 @@ fn lock_ref(facts: &FileFacts, l: &LockRef) -> String {
     }
     s
 }
+
+/// A report's findings, one line each with every hop, in report order: what
+/// two runs must agree on.
+pub fn finding_lines(report: &crate::driver::Report) -> Vec<String> {
+    let name = |file: u32| report.files.get(file as usize).map_or("?", |f| f.display.as_str());
+    let line = |file: u32, at: u32| report.files.get(file as usize).map_or((0, 0), |f| f.line_col(at));
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            let (l, c) = line(f.file, f.span.start);
+            let mut s = format!("{} {}:{l}:{c} {}", f.check, name(f.file), f.message);
+            for hop in &f.trace {
+                let (l, _) = line(hop.file, hop.span.start);
+                s.push_str(&format!(" | {}:{l} {}", name(hop.file), hop.note));
+            }
+            s
+        })
+        .collect()
+}

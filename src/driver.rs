@@ -14,6 +14,7 @@ use crate::overlay::Overlay;
 use rayon::prelude::*;
 use std::path::PathBuf;
 
+#[derive(Clone)]
 pub struct Options {
     pub paths: Vec<PathBuf>,
     pub tree_context: bool,
@@ -177,52 +178,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     if let Some(w) = &opts.watch {
         w.files_total.store(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
-    let mut builder = ProgramBuilder::new(model);
     let mut summary = Summary::default();
-    let mut rest = all;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let loaded: Vec<(Loaded, Option<String>)> = chunk
-            .par_iter()
-            .map_init(new_parser, |parser, (path, _, _)| {
-                let loaded = loader.load(parser, path);
-                bar.inc(1);
-                if let Some(w) = &opts.watch {
-                    w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                loaded
-            })
-            .collect();
-        for ((path, display, is_context), (result, cache_notice)) in chunk.into_iter().zip(loaded) {
-            cache_notices.extend(cache_notice);
-            match result {
-                Loaded::Ok { mut facts, note } => {
-                    if !is_context {
-                        if let Some(note) = note {
-                            problems.push(format!("{display}: {note}"));
-                        }
-                        problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
-                        summary.files += 1;
-                    } else {
-                        summary.context_files += 1;
-                    }
-                    let is_header = path.extension().is_some_and(|e| e == "h");
-                    let arch = crate::index::arch_of_path(&display);
-                    let lines = crate::lines::LineIndex::new(&std::mem::take(&mut facts.line_starts));
-                    let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
-                    let file = SourceFile { path, display, is_context, is_header, lines, arch, fallback };
-                    builder.add(file, *facts);
-                }
-                Loaded::Skipped(why) => {
-                    if !is_context {
-                        problems.push(format!("{display}: {why}"));
-                        summary.skipped_files += 1;
-                    }
-                }
-            }
-        }
-    }
+    let builder = load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut cache_notices);
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
     bar.set_message("indexing");
@@ -290,6 +247,80 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     // not meet the corrupt entries.
     report.problems.extend(cache_notices);
     report
+}
+
+/// Loads every file (from the cache or by parsing) and indexes them: the
+/// files go in chunks, each merged into the program (and its per-file
+/// facts dropped) before the next, so memory peaks at the program plus one
+/// chunk. Results come back in input order whatever the thread count.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn load_program<'m>(
+    model: &'m Model,
+    opts: &Options,
+    all: Vec<(PathBuf, String, bool)>,
+    loader: &Loader,
+    bar: &indicatif::ProgressBar,
+    problems: &mut Vec<String>,
+    summary: &mut Summary,
+    cache_notices: &mut Vec<String>,
+) -> ProgramBuilder<'m> {
+    let mut builder = ProgramBuilder::new(model);
+    let mut rest = all;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let loaded: Vec<(Loaded, Option<String>)> = chunk
+            .par_iter()
+            .map_init(new_parser, |parser, (path, _, _)| {
+                let loaded = loader.load(parser, path);
+                bar.inc(1);
+                if let Some(w) = &opts.watch {
+                    w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                loaded
+            })
+            .collect();
+        for ((path, display, is_context), (result, cache_notice)) in chunk.into_iter().zip(loaded) {
+            cache_notices.extend(cache_notice);
+            match result {
+                Loaded::Ok { mut facts, note } => {
+                    if !is_context {
+                        if let Some(note) = note {
+                            problems.push(format!("{display}: {note}"));
+                        }
+                        problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
+                        summary.files += 1;
+                    } else {
+                        summary.context_files += 1;
+                    }
+                    let file = source_file(model, path, display, is_context, &mut facts);
+                    builder.add(file, *facts);
+                }
+                Loaded::Skipped(why) => {
+                    if !is_context {
+                        problems.push(format!("{display}: {why}"));
+                        summary.skipped_files += 1;
+                    }
+                }
+            }
+        }
+    }
+    builder
+}
+
+/// The file as later stages see it; its line starts move out of `facts`.
+pub(crate) fn source_file(
+    model: &Model,
+    path: PathBuf,
+    display: String,
+    is_context: bool,
+    facts: &mut crate::ir::FileFacts,
+) -> SourceFile {
+    let is_header = path.extension().is_some_and(|e| e == "h");
+    let arch = crate::index::arch_of_path(&display);
+    let lines = crate::lines::LineIndex::new(&std::mem::take(&mut facts.line_starts));
+    let fallback = model.fallback_files.iter().any(|f| display.ends_with(f.as_str()));
+    SourceFile { path, display, is_context, is_header, lines, arch, fallback }
 }
 
 /// What a run reported, as the report cache keeps it.
@@ -416,7 +447,7 @@ fn progress_bar(show: bool, total: u64) -> indicatif::ProgressBar {
     bar
 }
 
-fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {
+pub(crate) fn sort_findings(findings: &mut [Finding], files: &[SourceFile]) {
     let key = |f: &Finding| {
         let file = files.get(f.file as usize);
         let (line, col) = file.map_or((0, 0), |s| s.line_col(f.span.start));

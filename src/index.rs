@@ -11,6 +11,9 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use std::path::PathBuf;
 
+mod update;
+pub use update::{FileUpdate, Rebuild};
+
 pub type FileId = u32;
 
 /// The architecture whose headers are read as tree context.
@@ -204,6 +207,13 @@ pub struct Program {
     /// Calls of primitives whose kind makes a class per-object or backing
     /// off (semaphores, page locks, ww_mutex), by caller.
     class_flag_calls: Vec<(FuncId, crate::ir::Call)>,
+    /// Functions put in struct slots: (file, struct, field, function), the
+    /// member paths resolved; kept so the binding passes can run again when
+    /// a file is replaced.
+    bindings: Vec<(FileId, Sym, Sym, Sym)>,
+    /// Per file, digests of what it defines outside function bodies
+    /// (`update::item_digests`): what a replacement must leave alone.
+    file_items: Vec<Box<[u64]>>,
 }
 
 /// Where a struct tag is defined: the file, a hash of its members, and
@@ -626,6 +636,8 @@ impl<'m> ProgramBuilder<'m> {
             irqs_off_entry: FxHashMap::default(),
             model_calls: Vec::new(),
             class_flag_calls: Vec::new(),
+            bindings: Vec::new(),
+            file_items: Vec::new(),
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
@@ -648,6 +660,7 @@ impl<'m> ProgramBuilder<'m> {
         let map: Vec<Sym> = facts.names.iter().map(|s| names.intern(s)).collect();
         let g = |s: Sym| map.get(s.0 as usize).copied().unwrap_or(s);
         let in_c_file = file.path.extension().is_some_and(|e| e == "c");
+        prog.file_items.push(update::item_digests(&facts));
         for st in facts.structs {
             let tag = g(st.name);
             let members = {
@@ -705,22 +718,9 @@ impl<'m> ProgramBuilder<'m> {
             }
             let id = prog.funcs.len() as FuncId;
             prog.by_name.entry(func.name).or_default().push(id);
-            for block in &func.blocks {
-                for event in &block.events {
-                    let Event::Call(call) = event else { continue };
-                    let crate::ir::Callee::Named(callee) = call.callee else { continue };
-                    let name = names.resolve(callee);
-                    let prim = model.primitive(name);
-                    if matches!(prim, Some(Primitive::BindHandler { .. } | Primitive::SetClass(_))) {
-                        prog.model_calls.push((id, call.clone()));
-                    }
-                    if prim.and_then(Primitive::lock_prim).is_some_and(|p| {
-                        model.per_object_kinds.contains(&p.kind) || model.backoff_kinds.contains(&p.kind)
-                    }) {
-                        prog.class_flag_calls.push((id, call.clone()));
-                    }
-                }
-            }
+            prog.names = std::mem::take(names);
+            prog.collect_model_calls(model, id, &func);
+            *names = std::mem::take(&mut prog.names);
             prog.funcs.push(FuncDef::new(file_id, func));
         }
         prog.files.push(file);
@@ -745,6 +745,7 @@ impl<'m> ProgramBuilder<'m> {
             }
         }
         prog.bind_callbacks(model, &bindings);
+        prog.bindings = bindings;
         prog.bind_handlers(model);
         crate::wrappers::bind_forwarded_handlers(&mut prog, model);
         prog

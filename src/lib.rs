@@ -22,4 +22,5 @@ pub mod model;
 pub mod output;
 pub mod overlay;
 pub mod series;
+pub mod session;
 pub mod wrappers;

@@ -40,6 +40,18 @@ enum Command {
     /// Print the lock-event IR extracted from one file (for debugging lockpath)
     #[command(hide = true)]
     DebugIr { file: PathBuf },
+    /// Analyse PATHS in a session, then after each edit (FILE=NEW: FILE's
+    /// contents replaced by NEW's) incrementally, comparing each result
+    /// with a whole run (for testing and timing lockpath)
+    #[command(hide = true)]
+    DebugSession {
+        #[arg(long = "edit", value_name = "FILE=NEW")]
+        edits: Vec<String>,
+        /// Do not compare with a whole run.
+        #[arg(long)]
+        no_compare: bool,
+        paths: Vec<PathBuf>,
+    },
 }
 
 #[derive(clap::Args)]
@@ -131,6 +143,7 @@ fn main() -> ExitCode {
         Command::Check(args) => check(*args),
         Command::Explain { check } => explain(check.as_deref()),
         Command::DebugIr { file } => debug_ir(&file),
+        Command::DebugSession { edits, no_compare, paths } => debug_session(&edits, no_compare, paths),
         Command::Lsp => lockpath::lsp::run().context("cannot start the language server"),
     };
     match result {
@@ -371,6 +384,56 @@ fn debug_ir(file: &std::path::Path) -> anyhow::Result<u8> {
     let facts = lockpath::extract::extract_file(&bytes, &mut parser, &model.attributes());
     std::io::stdout().lock().write_all(lockpath::debug::dump(&facts).as_bytes())?;
     Ok(EXIT_CLEAN)
+}
+
+fn debug_session(edits: &[String], no_compare: bool, paths: Vec<PathBuf>) -> anyhow::Result<u8> {
+    let model = Model::builtin().context("cannot load the lock model")?;
+    let mut opts = lockpath::driver::Options {
+        paths,
+        tree_context: true,
+        max_file_size: 8 << 20,
+        want_order_graph: false,
+        progress: false,
+        overlay: Default::default(),
+        cache_dir: lockpath::cache::FactsCache::default_dir().ok(),
+        watch: None,
+        held_at: Vec::new(),
+    };
+    let mut session = lockpath::session::Session::new(&model);
+    let mut differ = false;
+    let mut step = |label: &str, opts: &lockpath::driver::Options| -> anyhow::Result<()> {
+        let started = std::time::Instant::now();
+        let (report, pass) = session.run(opts);
+        let took = started.elapsed();
+        println!("{label}: {:?} in {:.3} s, {} findings", pass, took.as_secs_f64(), report.findings.len());
+        if !no_compare {
+            let whole = lockpath::driver::run(&model, opts);
+            let (a, b) = (lockpath::debug::finding_lines(&report), lockpath::debug::finding_lines(&whole));
+            if a == b {
+                println!("{label}: same findings as a whole run");
+            } else {
+                differ = true;
+                let only_a: Vec<&String> = a.iter().filter(|l| !b.contains(l)).collect();
+                let only_b: Vec<&String> = b.iter().filter(|l| !a.contains(l)).collect();
+                println!("{label}: DIFFERS: {} only incremental, {} only whole", only_a.len(), only_b.len());
+                for l in only_a.iter().take(5) {
+                    println!("  + {l}");
+                }
+                for l in only_b.iter().take(5) {
+                    println!("  - {l}");
+                }
+            }
+        }
+        Ok(())
+    };
+    step("initial", &opts)?;
+    for edit in edits {
+        let (file, new) = edit.split_once('=').context("--edit takes FILE=NEW")?;
+        let bytes = std::fs::read(new).with_context(|| format!("{new}: cannot read"))?;
+        opts.overlay.set(std::path::Path::new(file), bytes);
+        step(edit, &opts)?;
+    }
+    Ok(if differ { EXIT_FINDINGS } else { EXIT_CLEAN })
 }
 
 /// `--cache-dir`, else the default (`$XDG_CACHE_HOME/lockpath`); none with

@@ -40,6 +40,25 @@ impl Overlay {
         self.files.get(&Self::key(path)).map(Option::as_ref)
     }
 
+    /// Paths whose contents differ between `old` and this overlay (added,
+    /// changed, deleted, or given back to the disk).
+    pub fn changed_since(&self, old: &Overlay) -> Vec<PathBuf> {
+        let same = |a: &Option<Arc<[u8]>>, b: &Option<Arc<[u8]>>| match (a, b) {
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a[..] == b[..],
+            (None, None) => true,
+            _ => false,
+        };
+        let mut out: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(p, b)| !old.files.get(*p).is_some_and(|o| same(o, b)))
+            .map(|(p, _)| p.clone())
+            .collect();
+        out.extend(old.files.keys().filter(|p| !self.files.contains_key(*p)).cloned());
+        out.sort();
+        out
+    }
+
     /// Files the overlay gives contents for, at or below `dir`.
     pub fn present_under<'a>(&'a self, dir: &'a Path) -> impl Iterator<Item = &'a Path> + 'a {
         let dir = Self::key(dir);

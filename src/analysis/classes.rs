@@ -64,6 +64,14 @@ impl Classes {
     pub fn count(&self) -> usize {
         self.names.len()
     }
+
+    /// The classes flagged per-object or backing-off, by name, with the flags.
+    pub fn flagged(&self) -> std::collections::BTreeSet<(String, bool, bool)> {
+        (0..self.names.len())
+            .filter(|&i| self.per_object[i] || self.backoff[i])
+            .map(|i| (self.names[i].clone(), self.per_object[i], self.backoff[i]))
+            .collect()
+    }
 }
 
 /// The class table one parallel task sees: the classes every finished

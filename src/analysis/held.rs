@@ -9,7 +9,7 @@ use crate::ir::{Base, LockRef, RetVal, Span, Sym};
 use crate::model::{IrqLevel, Mode};
 use smallvec::SmallVec;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HeldLock {
     pub class: ClassId,
     /// The instance, in this function's frame.

@@ -6,17 +6,18 @@
 
 pub mod classes;
 pub mod dataflow;
+mod graph;
 pub mod held;
 mod remap;
+pub mod resident;
 mod scc;
 pub mod summary;
 pub mod witness;
 
-use crate::index::{BareArg, FuncId, Program, Target};
+use crate::index::{FuncId, Program};
 use crate::model::Model;
 use classes::{ClassId, Classes};
 use dataflow::Observation;
-use petgraph::graph::{DiGraph, NodeIndex};
 use rayon::prelude::*;
 use summary::Summaries;
 
@@ -62,186 +63,131 @@ pub struct Selection<'s> {
 }
 
 pub fn analyze(prog: &Program, model: &Model, select: &Selection) -> Analysis {
-    let report = select.report;
-    let n = prog.funcs.len();
     let started = std::time::Instant::now();
     let mut stats = AnalysisStats::default();
-    let mut graph: DiGraph<FuncId, ()> = DiGraph::with_capacity(n, n * 4);
-    for id in 0..n {
-        graph.add_node(id as FuncId);
-    }
-    let called: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| def.calls.called_params.clone()).collect();
-    for (id, def) in prog.funcs.iter().enumerate() {
-        for (at, &sym) in def.calls.callees.iter().enumerate() {
-            if def.func.params.iter().any(|p| p.name == sym) {
-                continue;
-            }
-            match prog.resolve_call(sym, def.file) {
-                Target::Functions(ids) => {
-                    for &callee in &ids {
-                        graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
-                        stats.call_edges += 1;
-                        // A function passed to a parameter the callee
-                        // calls runs below this caller: summarise it first.
-                        for (pos, arg) in def.calls.bare_args_of(at as u32) {
-                            let BareArg::Global(g) = arg else { continue };
-                            if !called[callee as usize].contains(&pos) {
-                                continue;
-                            }
-                            if let Some(f) = dataflow::callback_function(prog, g, def.file) {
-                                graph.add_edge(NodeIndex::new(id), NodeIndex::new(f as usize), ());
-                            }
-                        }
-                    }
-                }
-                Target::Unknown => stats.unresolved_calls += 1,
-                Target::Primitive(_) => {}
-            }
+    let plan = graph::plan(prog, &mut stats, false);
+    stats.graph_time = started.elapsed();
+    let mut shared = Shared::new(prog, model);
+    let (mut observations, mut conditional, mut call_states) = (Vec::new(), Vec::new(), Vec::new());
+    run_levels(prog, model, select, &plan, &mut shared, |_, mut out| {
+        observations.append(&mut out.observations);
+        conditional.append(&mut out.conditional);
+        call_states.append(&mut out.call_states);
+    });
+    let entry_points = entry_points(select.report, &plan.called_by_others);
+    shared.into_analysis(observations, conditional, entry_points, call_states, stats, select.report)
+}
+
+/// What the SCC tasks share, grown level by level: the summaries, the
+/// specialised summaries and the lock classes.
+pub(crate) struct Shared {
+    pub summaries: Summaries,
+    pub specialized: std::sync::Arc<dataflow::SpecMap>,
+    pub classes: std::sync::Arc<Classes>,
+}
+
+impl Shared {
+    fn new(prog: &Program, model: &Model) -> Shared {
+        let mut classes = Classes::default();
+        dataflow::flag_classes(prog, model, &mut classes);
+        Shared {
+            summaries: Summaries::new(prog.funcs.len()),
+            specialized: std::sync::Arc::new(Default::default()),
+            classes: std::sync::Arc::new(classes),
         }
     }
-    // Tarjan yields SCCs callees-first: every callee's summary is ready (or,
-    // inside a recursive SCC, iterated) before its callers are analysed.
-    let sccs = petgraph::algo::tarjan_scc(&graph);
-    stats.sccs = sccs.len();
-    let tested = specialisable_params(prog, &sccs);
-    // What the rest needs of the graph, so that it is gone before the
-    // summaries grow (its edges are a tenth of the peak on the whole tree).
-    let levels = levels(&graph, &sccs);
-    let sccs: Vec<(Vec<FuncId>, bool)> = sccs
-        .into_iter()
-        .map(|scc| {
-            let recursive = scc.len() > 1 || graph.contains_edge(scc[0], scc[0]);
-            (scc.iter().map(|ix| graph[*ix]).collect(), recursive)
-        })
-        .collect();
-    let called_by_others: Vec<bool> = (0..n)
-        .map(|id| {
-            let ix = NodeIndex::new(id);
-            graph.neighbors_directed(ix, petgraph::Direction::Incoming).any(|c| c != ix)
-        })
-        .collect();
-    drop(graph);
-    stats.graph_time = started.elapsed();
-    let mut summaries = Summaries::new(n);
-    let mut specialized = std::sync::Arc::new(rustc_hash::FxHashMap::default());
-    let mut classes = Classes::default();
-    dataflow::flag_classes(prog, model, &mut classes);
-    let mut classes = std::sync::Arc::new(classes);
-    let mut observations = Vec::new();
-    let mut conditional = Vec::new();
-    let mut callback_observations = Vec::new();
-    let mut call_states = Vec::new();
-    // Level by level, callees first: the SCCs of one level do not call each
-    // other, so they run in parallel against the frozen results of the
-    // levels below; their outputs are merged in SCC order, which makes the
-    // result (class ids included) the same for any number of threads.
-    for level in &levels {
+
+    /// The analysis the checks read, with the observations of callback runs
+    /// (kept with their specialised summaries) after the others.
+    fn into_analysis(
+        self,
+        mut observations: Vec<(FuncId, Observation)>,
+        conditional: Vec<(FuncId, ConditionalLocking)>,
+        entry_points: Vec<FuncId>,
+        call_states: Vec<(FuncId, dataflow::CallState)>,
+        mut stats: AnalysisStats,
+        report: &(dyn Fn(FuncId) -> bool + Sync),
+    ) -> Analysis {
+        observations.extend(callback_observations(&self.specialized, report));
+        stats.specialised = self.specialized.len();
+        stats.observations = observations.len();
+        let classes = std::sync::Arc::try_unwrap(self.classes).unwrap_or_else(|shared| Classes::clone(&shared));
+        Analysis { observations, entry_points, conditional, classes, summaries: self.summaries, stats, call_states }
+    }
+}
+
+/// What callback-specialised runs observed, by the function run, in the
+/// order of their keys.
+fn callback_observations<'m>(
+    specialized: &'m dataflow::SpecMap,
+    report: &'m (dyn Fn(FuncId) -> bool + Sync),
+) -> impl Iterator<Item = (FuncId, Observation)> + 'm {
+    let mut keys: Vec<&(FuncId, dataflow::Specialization)> =
+        specialized.iter().filter(|(k, e)| !e.observations.is_empty() && report(k.0)).map(|(k, _)| k).collect();
+    keys.sort_unstable();
+    keys.into_iter().flat_map(move |k| specialized[k].observations.iter().map(move |o| (k.0, o.clone())))
+}
+
+/// Functions to report on that no other function calls.
+fn entry_points(report: &(dyn Fn(FuncId) -> bool + Sync), called_by_others: &[bool]) -> Vec<FuncId> {
+    (0..called_by_others.len() as FuncId).filter(|&id| report(id) && !called_by_others[id as usize]).collect()
+}
+
+/// What an SCC task leaves once its summaries and specialised summaries are
+/// merged into `Shared`.
+pub(crate) struct SccFindings {
+    pub observations: Vec<(FuncId, Observation)>,
+    pub conditional: Vec<(FuncId, ConditionalLocking)>,
+    pub call_states: Vec<(FuncId, dataflow::CallState)>,
+}
+
+/// Level by level, callees first: the SCCs of one level do not call each
+/// other, so they run in parallel against the frozen results of the levels
+/// below; their outputs are merged in SCC order, which makes the result
+/// (class ids included) the same for any number of threads. `sink` gets
+/// each SCC's observations, by SCC index, in that order.
+fn run_levels(
+    prog: &Program,
+    model: &Model,
+    select: &Selection,
+    plan: &graph::Plan,
+    shared: &mut Shared,
+    mut sink: impl FnMut(usize, SccFindings),
+) {
+    for level in &plan.levels {
         let outputs: Vec<scc::SccOutput> = {
             let frozen = scc::Frozen {
                 prog,
                 model,
-                summaries: &summaries,
-                classes: classes.clone(),
-                specialized: specialized.clone(),
-                tested: &tested,
-                called: &called,
-                report,
+                summaries: &shared.summaries,
+                classes: shared.classes.clone(),
+                specialized: shared.specialized.clone(),
+                tested: &plan.tested,
+                called: &plan.called,
+                report: select.report,
                 probe: select.probe,
             };
-            level.par_iter().map(|&i| scc::analyse_scc(&frozen, &sccs[i].0, sccs[i].1)).collect()
+            level.par_iter().map(|&i| scc::analyse_scc(&frozen, &plan.sccs[i].0, plan.sccs[i].1)).collect()
         };
-        let classes_mut = std::sync::Arc::make_mut(&mut classes);
-        let specialized_mut = std::sync::Arc::make_mut(&mut specialized);
-        for mut out in outputs {
-            out.absorb_classes(classes_mut);
-            for (id, summary) in out.summaries {
-                summaries.set(id as usize, summary);
-            }
-            observations.append(&mut out.observations);
-            conditional.append(&mut out.conditional);
-            callback_observations.append(&mut out.callback_observations);
-            call_states.append(&mut out.call_states);
-            for (key, summary) in out.specialized {
-                specialized_mut.entry(key).or_insert(summary);
-            }
+        for (&i, out) in level.iter().zip(outputs) {
+            sink(i, shared.absorb(out));
         }
     }
-    let classes = std::sync::Arc::try_unwrap(classes).unwrap_or_else(|shared| Classes::clone(&shared));
-    observations.extend(callback_observations.into_iter().filter(|(id, _)| report(*id)));
-    stats.specialised = specialized.len();
-    stats.observations = observations.len();
-    let entry_points =
-        (0..n).filter(|&id| report(id as FuncId)).filter(|&id| !called_by_others[id]).map(|id| id as FuncId).collect();
-    Analysis { observations, entry_points, conditional, classes, summaries, stats, call_states }
 }
 
-/// Per function, the parameters a constant argument can specialise: those
-/// its branches test, and those it passes on unchanged to such a parameter
-/// of a callee (`dump_pins(pctldev, NULL, pin)` reaches `if (gname)` one
-/// call down). Computed callees first, over the SCC order.
-fn specialisable_params(prog: &Program, sccs: &[Vec<NodeIndex>]) -> Vec<smallvec::SmallVec<[u8; 2]>> {
-    let mut out: Vec<smallvec::SmallVec<[u8; 2]>> =
-        prog.funcs.iter().map(|def| def.calls.branch_params.clone()).collect();
-    for scc in sccs {
-        for ix in scc {
-            let id = ix.index();
-            let def = &prog.funcs[id];
-            let mut add: smallvec::SmallVec<[u8; 2]> = smallvec::SmallVec::new();
-            let mut last_call = None;
-            for &(at, pos, arg) in def.calls.bare_args.iter() {
-                let BareArg::Param(a) = arg else { continue };
-                // One resolution per call, however many parameters it forwards.
-                if last_call.map(|(c, _)| c) != Some(at) {
-                    let sym = def.calls.callees[at as usize];
-                    let callee = match prog.resolve_call(sym, def.file) {
-                        Target::Functions(ids) if ids.len() == 1 => Some(ids[0]),
-                        _ => None,
-                    };
-                    last_call = Some((at, callee));
-                }
-                let Some((_, Some(callee))) = last_call else { continue };
-                if out[callee as usize].contains(&pos) {
-                    add.push(a);
-                }
-            }
-            let list = &mut out[id];
-            for a in add {
-                if !list.contains(&a) {
-                    list.push(a);
-                }
-            }
+impl Shared {
+    /// Merges one task's output: its classes get shared ids, its summaries
+    /// and specialised summaries join the shared ones (the first computed
+    /// of a specialisation wins); the rest is returned.
+    fn absorb(&mut self, mut out: scc::SccOutput) -> SccFindings {
+        out.absorb_classes(std::sync::Arc::make_mut(&mut self.classes));
+        for (id, summary) in out.summaries {
+            self.summaries.set(id as usize, summary);
         }
+        let specialized = std::sync::Arc::make_mut(&mut self.specialized);
+        for (key, entry) in out.specialized {
+            specialized.entry(key).or_insert(entry);
+        }
+        SccFindings { observations: out.observations, conditional: out.conditional, call_states: out.call_states }
     }
-    out
-}
-
-/// The SCCs (indices into Tarjan's callees-first list) by level: a leaf
-/// SCC is level 0, any other one level above the highest SCC it calls.
-fn levels(graph: &DiGraph<FuncId, ()>, sccs: &[Vec<NodeIndex>]) -> Vec<Vec<usize>> {
-    let mut scc_of = vec![0usize; graph.node_count()];
-    for (i, scc) in sccs.iter().enumerate() {
-        for ix in scc {
-            scc_of[ix.index()] = i;
-        }
-    }
-    let mut level = vec![0usize; sccs.len()];
-    let mut out: Vec<Vec<usize>> = Vec::new();
-    for (i, scc) in sccs.iter().enumerate() {
-        let mut l = 0;
-        for ix in scc {
-            for callee in graph.neighbors_directed(*ix, petgraph::Direction::Outgoing) {
-                let j = scc_of[callee.index()];
-                if j != i {
-                    l = l.max(level[j] + 1);
-                }
-            }
-        }
-        level[i] = l;
-        if out.len() <= l {
-            out.resize_with(l + 1, Vec::new);
-        }
-        out[l].push(i);
-    }
-    out
 }

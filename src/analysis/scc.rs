@@ -7,7 +7,7 @@
 //! caller merges the outputs in SCC order.
 
 use super::classes::{Classes, LocalClasses, NewClasses};
-use super::dataflow::{self, Ctx, Observation, ParamList, SpecCache, Specialization};
+use super::dataflow::{self, Ctx, Observation, ParamList, SpecCache, SpecEntry, SpecMap, Specialization};
 use super::remap::MapClasses;
 use super::summary::{FunctionSummary, Summaries, SummaryView};
 use super::ConditionalLocking;
@@ -25,7 +25,7 @@ pub(super) struct Frozen<'g> {
     pub model: &'g Model,
     pub summaries: &'g Summaries,
     pub classes: Arc<Classes>,
-    pub specialized: Arc<rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>>,
+    pub specialized: Arc<SpecMap>,
     pub tested: &'g [ParamList],
     pub called: &'g [ParamList],
     pub report: &'g (dyn Fn(FuncId) -> bool + Sync),
@@ -38,9 +38,8 @@ pub(super) struct SccOutput {
     pub summaries: Vec<(FuncId, FunctionSummary)>,
     pub observations: Vec<(FuncId, Observation)>,
     pub conditional: Vec<(FuncId, ConditionalLocking)>,
-    pub callback_observations: Vec<(FuncId, Observation)>,
     /// Specialised summaries it computed, by key.
-    pub specialized: Vec<((FuncId, Specialization), FunctionSummary)>,
+    pub specialized: Vec<((FuncId, Specialization), SpecEntry)>,
     /// The lock state at each call of the probed members (names, not ids).
     pub call_states: Vec<(FuncId, dataflow::CallState)>,
     pub classes: NewClasses,
@@ -57,9 +56,9 @@ impl SccOutput {
         self.summaries.map_classes(&map);
         self.observations.map_classes(&map);
         self.conditional.map_classes(&map);
-        self.callback_observations.map_classes(&map);
-        for (_, s) in &mut self.specialized {
-            s.map_classes(&map);
+        for (_, entry) in &mut self.specialized {
+            entry.summary.map_classes(&map);
+            entry.observations.map_classes(&map);
         }
     }
 }
@@ -70,7 +69,6 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
     let mut view = SummaryView { global: frozen.summaries, local: Default::default() };
     let mut observations = Vec::new();
     let mut conditional = Vec::new();
-    let mut callback_observations = Vec::new();
     let params = (frozen.tested, frozen.called);
     let rounds = if recursive { MAX_SCC_ROUNDS } else { 1 };
     let mut last: Vec<(FuncId, Vec<Observation>)> = Vec::new();
@@ -80,9 +78,7 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
         for &id in members {
             let out = {
                 let mut ctx = Ctx::new(frozen.prog, frozen.model, &view, &mut classes, params, &mut specialized);
-                let out = dataflow::analyze(&mut ctx, id, None);
-                callback_observations.append(&mut ctx.callback_observations);
-                out
+                dataflow::analyze(&mut ctx, id, None)
             };
             changed |= out.summary.shape() != view[id as usize].shape();
             view.local.insert(id, out.summary);
@@ -115,7 +111,6 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
             let mut ctx = Ctx::new(frozen.prog, frozen.model, &view, &mut classes, params, &mut specialized);
             let when_true = dataflow::analyze(&mut ctx, id, Some((param, true))).exit_shape;
             let when_false = dataflow::analyze(&mut ctx, id, Some((param, false))).exit_shape;
-            callback_observations.append(&mut ctx.callback_observations);
             let differ = when_true.differing(&when_false);
             if !differ.is_empty() {
                 conditional.push((id, ConditionalLocking { param, classes: differ }));
@@ -127,13 +122,5 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
     summaries.sort_unstable_by_key(|(id, _)| *id);
     let mut specialized: Vec<_> = specialized.local.into_iter().collect();
     specialized.sort_unstable_by_key(|(key, _)| *key);
-    SccOutput {
-        summaries,
-        observations,
-        conditional,
-        callback_observations,
-        specialized,
-        call_states,
-        classes: classes.into(),
-    }
+    SccOutput { summaries, observations, conditional, specialized, call_states, classes: classes.into() }
 }

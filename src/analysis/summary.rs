@@ -9,14 +9,14 @@ use smallvec::SmallVec;
 
 /// An effect somewhere inside the call, with the path that shows it and the
 /// caller's locks the callee is known to have dropped before it happens.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Effect {
     pub chain: Chain,
     pub released_before: SmallVec<[ClassId; 2]>,
 }
 
 /// A blocking acquisition somewhere inside the call.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Acquisition {
     pub class: ClassId,
     /// In the callee's frame; mapped to the caller's arguments at a call.
@@ -29,7 +29,7 @@ pub struct Acquisition {
 
 /// A blocking acquisition made while interrupts of some level may arrive
 /// (as seen from the function: its caller may still have them disabled).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct IrqUse {
     pub class: ClassId,
     pub mode: Mode,
@@ -47,7 +47,7 @@ pub struct IrqUse {
 pub const MAX_IRQ_USES: usize = 64;
 
 /// A lock the function returns holding (or has released) on return.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExitLock {
     pub class: ClassId,
     pub lock: LockRef,
@@ -62,7 +62,7 @@ pub struct ExitLock {
     pub via: Option<Chain>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct FunctionSummary {
     pub fault: Option<Effect>,
     pub sleep: Option<Effect>,
@@ -120,6 +120,13 @@ static EMPTY: FunctionSummary = FunctionSummary {
 impl Summaries {
     pub fn new(n: usize) -> Summaries {
         Summaries((0..n).map(|_| None).collect())
+    }
+
+    /// Room for functions added since (their summaries empty).
+    pub fn grow(&mut self, n: usize) {
+        if self.0.len() < n {
+            self.0.resize_with(n, || None);
+        }
     }
 
     pub fn get(&self, id: usize) -> &FunctionSummary {

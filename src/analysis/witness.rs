@@ -7,7 +7,7 @@ use crate::ir::{Span, Sym};
 use std::sync::Arc;
 
 /// One hop: in `func`, at `span`, `callee` is called (or accessed).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Hop {
     pub func: FuncId,
     pub span: Span,
@@ -16,6 +16,25 @@ pub struct Hop {
 
 #[derive(Debug, Clone)]
 pub struct Chain(Arc<ChainNode>);
+
+/// Two chains are equal when their hops are: a summary recomputed after an
+/// edit equals the old one only if every witness still reads the same.
+impl PartialEq for Chain {
+    fn eq(&self, other: &Chain) -> bool {
+        let (mut a, mut b) = (Some(self), Some(other));
+        while let (Some(x), Some(y)) = (a, b) {
+            if Arc::ptr_eq(&x.0, &y.0) {
+                return true;
+            }
+            if x.0.hop != y.0.hop || x.0.len != y.0.len {
+                return false;
+            }
+            a = x.0.next.as_ref();
+            b = y.0.next.as_ref();
+        }
+        a.is_none() && b.is_none()
+    }
+}
 
 #[derive(Debug)]
 struct ChainNode {

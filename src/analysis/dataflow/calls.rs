@@ -88,16 +88,10 @@ impl<'a> Analyzer<'_, 'a> {
                     return Cow::Owned(s.clone());
                 }
                 self.ctx.specialize_depth += 1;
-                let out = analyze_specialized(self.ctx, *callee, Some(spec));
-                if let Specialization::Callback(..) = spec {
-                    let callee = *callee;
-                    let seen = out.observations.into_iter().filter(|o| !matches!(o, Observation::Imbalance(_)));
-                    self.ctx.callback_observations.extend(seen.map(|o| (callee, o)));
-                }
-                let mut summary = out.summary;
-                summary.shrink();
+                let entry = specialized_entry(self.ctx, *callee, spec);
                 self.ctx.specialize_depth -= 1;
-                self.ctx.specialized.insert(key, summary.clone());
+                let summary = entry.summary.clone();
+                self.ctx.specialized.insert(key, entry);
                 return Cow::Owned(summary);
             }
         }
@@ -360,4 +354,19 @@ fn forget_out_params(state: &mut State, call: &Call) {
             }
         }
     }
+}
+
+/// The summary of `callee` with `spec` fixed, as the specialised-summary
+/// cache keeps it (with what a callback run observed).
+pub(crate) fn specialized_entry(ctx: &mut super::Ctx<'_>, callee: FuncId, spec: Specialization) -> super::SpecEntry {
+    let out = analyze_specialized(ctx, callee, Some(spec));
+    let observations = match spec {
+        Specialization::Callback(..) => {
+            out.observations.into_iter().filter(|o| !matches!(o, Observation::Imbalance(_))).collect()
+        }
+        Specialization::Const { .. } => Vec::new(),
+    };
+    let mut summary = out.summary;
+    summary.shrink();
+    super::SpecEntry { summary, observations }
 }

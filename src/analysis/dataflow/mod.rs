@@ -17,13 +17,14 @@ use smallvec::SmallVec;
 use std::borrow::Cow;
 
 mod calls;
+pub(crate) use calls::specialized_entry;
 mod exits;
 
 pub use calls::{callback_arg, callback_function};
 pub use exits::{ExitPart, ExitShape};
 
 /// What the dataflow saw that a check may report.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Observation {
     /// A user-memory access that may fault, directly (`chain` is None) or in
     /// the callee `callee` at `site`, while `held` is held.
@@ -46,7 +47,7 @@ pub enum Observation {
 /// A lock-imbalance: `lock` (taken at `taken` by `taker`) is still held at
 /// the return at `held_exit` but released before the return at `free_exit`
 /// (`None`: the paths into `held_exit` itself disagree).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Imbalance {
     pub class: ClassId,
     pub taken: Span,
@@ -57,7 +58,7 @@ pub struct Imbalance {
 }
 
 /// Why sleeping is not allowed at a point.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SleepContext {
     /// A spinlock, rwlock, or rcu_read_lock() is held.
     Lock(HeldLock),
@@ -79,10 +80,6 @@ pub struct Ctx<'a> {
     /// a constant there (`futex_cleanup_begin(tsk, false)` locks plainly) or a
     /// function it calls back (`eeh_pe_dev_traverse(pe, eeh_rmv_device, NULL)`).
     pub specialized: &'a mut SpecCache,
-    /// What callback-specialised runs observed, by the function analysed:
-    /// `walk_items()` calling `item_flush()` under its lock is an ordering
-    /// of `walk_items()`'s, seen only when a caller binds the callback.
-    pub callback_observations: Vec<(FuncId, Observation)>,
     /// Specialisation nests at most this deep (recursion guard).
     pub specialize_depth: u8,
     /// The function whose calls get their lock state recorded (the editor's
@@ -109,7 +106,6 @@ impl<'a> Ctx<'a> {
             tested_params,
             called_params,
             specialized,
-            callback_observations: Vec::new(),
             specialize_depth: 0,
             probe: None,
             call_states: Vec::new(),
@@ -137,21 +133,35 @@ pub struct CallState {
 /// Parameter positions of one function (tested, or called).
 pub type ParamList = SmallVec<[u8; 2]>;
 
+/// A specialised summary, and what its run observed when the fixed
+/// parameter is a callback (`walk_items()` calling `item_flush()` under its
+/// lock is an ordering of `walk_items()`'s, seen only when a caller binds
+/// the callback). The observations travel with the entry, so they are kept
+/// once however many callers use it, and dropped with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SpecEntry {
+    pub summary: FunctionSummary,
+    pub observations: Vec<Observation>,
+}
+
+/// Specialised summaries by callee and fixed parameters.
+pub type SpecMap = rustc_hash::FxHashMap<(FuncId, Specialization), SpecEntry>;
+
 /// Specialised summaries one parallel task sees: those of finished levels
 /// (shared) and those it computed itself (merged in task order when its
 /// level ends).
 pub struct SpecCache {
-    pub global: std::sync::Arc<rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>>,
-    pub local: rustc_hash::FxHashMap<(FuncId, Specialization), FunctionSummary>,
+    pub global: std::sync::Arc<SpecMap>,
+    pub local: SpecMap,
 }
 
 impl SpecCache {
     pub fn get(&self, key: &(FuncId, Specialization)) -> Option<&FunctionSummary> {
-        self.local.get(key).or_else(|| self.global.get(key))
+        self.local.get(key).or_else(|| self.global.get(key)).map(|e| &e.summary)
     }
 
-    pub fn insert(&mut self, key: (FuncId, Specialization), summary: FunctionSummary) {
-        self.local.insert(key, summary);
+    pub fn insert(&mut self, key: (FuncId, Specialization), entry: SpecEntry) {
+        self.local.insert(key, entry);
     }
 }
 
@@ -1133,7 +1143,17 @@ fn class_name_of(
 /// about a class then does not depend on which other function happened to
 /// be analysed first.
 pub fn flag_classes(prog: &Program, model: &Model, classes: &mut super::classes::Classes) {
-    for (caller, call) in prog.class_flag_calls() {
+    flag_classes_of(prog, model, prog.class_flag_calls().iter(), classes);
+}
+
+/// `flag_classes` for some of the calls.
+pub fn flag_classes_of<'c>(
+    prog: &Program,
+    model: &Model,
+    calls: impl Iterator<Item = &'c (FuncId, Call)>,
+    classes: &mut super::classes::Classes,
+) {
+    for (caller, call) in calls {
         let Callee::Named(sym) = call.callee else { continue };
         let Some(prim) = prog.primitive(model, sym) else { continue };
         let Some(p) = prim.lock_prim() else { continue };

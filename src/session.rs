@@ -1,0 +1,232 @@
+//! A session: one tree analysed again and again as files change (an
+//! editor's buffers, a patch series applied state by state), keeping the
+//! program and its summaries between runs so that a change costs what it
+//! reaches, not the whole tree.
+//!
+//! `Session::run` takes the same options as `driver::run` and returns the
+//! same report. The first run, or one whose paths differ, is whole; after
+//! it, each path whose overlay contents changed is loaded again, replaced
+//! in the program (`Program::replace_file`) and re-analysed from its
+//! functions up (`Resident::update`). Whatever either step cannot follow —
+//! a new or deleted file, a changed struct, a call against the SCC order —
+//! falls back: the program rebuilt from every file, or the analysis run
+//! whole on the patched program. Invariant: a run's findings are those
+//! `driver::run` gives on the same inputs, up to ties (see `resident`).
+
+use crate::analysis::resident::{Resident, UpdateStats};
+use crate::cache::FactsCache;
+use crate::checks;
+use crate::discover;
+use crate::driver::{self, Options, Report, Stats, Summary};
+use crate::finding::Severity;
+use crate::index::{FileId, FileUpdate, FuncId, Program};
+use crate::load::{new_parser, Loaded, Loader};
+use crate::model::Model;
+use crate::overlay::Overlay;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+
+/// How a run was answered.
+#[derive(Debug, Clone)]
+pub enum Pass {
+    /// Every file loaded and analysed.
+    Whole,
+    /// Only what the changed files reach.
+    Incremental(UpdateStats),
+    /// The program was patched, the analysis run whole (why).
+    Reanalysed(&'static str),
+    /// Nothing changed since the last run.
+    Unchanged,
+}
+
+pub struct Session<'m> {
+    model: &'m Model,
+    state: Option<State>,
+}
+
+struct State {
+    paths: Vec<PathBuf>,
+    tree_context: bool,
+    overlay: Overlay,
+    prog: Program,
+    resident: Resident,
+    by_path: FxHashMap<PathBuf, FileId>,
+    problems: Vec<String>,
+    missing: Vec<PathBuf>,
+    summary: Summary,
+    nothing_usable: bool,
+}
+
+impl<'m> Session<'m> {
+    pub fn new(model: &'m Model) -> Session<'m> {
+        Session { model, state: None }
+    }
+
+    /// Analyses `opts` (see the module doc).
+    pub fn run(&mut self, opts: &Options) -> (Report, Pass) {
+        let started = std::time::Instant::now();
+        let same_inputs =
+            self.state.as_ref().is_some_and(|s| s.paths == opts.paths && s.tree_context == opts.tree_context);
+        let pass = match self.state.as_mut().filter(|_| same_inputs) {
+            Some(state) => match update(self.model, state, opts) {
+                Ok(pass) => pass,
+                Err(_) => {
+                    self.state = Some(whole(self.model, opts));
+                    Pass::Whole
+                }
+            },
+            None => {
+                self.state = Some(whole(self.model, opts));
+                Pass::Whole
+            }
+        };
+        let Some(state) = self.state.as_ref() else { return (driver::run(self.model, opts), Pass::Whole) };
+        let report = report(self.model, state, opts, started);
+        (report, pass)
+    }
+}
+
+/// Everything loaded and analysed.
+fn whole(model: &Model, opts: &Options) -> State {
+    let found = discover::discover(&opts.paths, opts.tree_context, &opts.overlay);
+    let mut problems = found.problems.clone();
+    for m in &found.missing {
+        problems.push(format!("{}: no such file or directory", m.display()));
+    }
+    let all: Vec<(PathBuf, String, bool)> = found
+        .inputs
+        .into_iter()
+        .map(|(p, d)| (p, d, false))
+        .chain(found.context.into_iter().map(|(p, d)| (p, d, true)))
+        .collect();
+    let loader = loader(model, opts, &mut problems);
+    let mut summary = Summary::default();
+    let mut notices = Vec::new();
+    let bar = indicatif::ProgressBar::hidden();
+    let builder = driver::load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut notices);
+    problems.extend(notices);
+    let prog = builder.finish();
+    summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
+    let resident = Resident::build(&prog, model, &reported(&prog));
+    let by_path = prog.files.iter().enumerate().map(|(i, f)| (Overlay::key(&f.path), i as FileId)).collect();
+    State {
+        paths: opts.paths.clone(),
+        tree_context: opts.tree_context,
+        overlay: opts.overlay.clone(),
+        nothing_usable: summary.files == 0,
+        prog,
+        resident,
+        by_path,
+        problems,
+        missing: found.missing,
+        summary,
+    }
+}
+
+fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<String>) -> Loader<'o> {
+    let mut loader = Loader {
+        attrs: model.attributes(),
+        max_size: opts.max_file_size,
+        overlay: &opts.overlay,
+        cache: None,
+        counts: Default::default(),
+    };
+    if let Some(dir) = &opts.cache_dir {
+        match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
+            Ok(cache) => loader.cache = Some(cache),
+            Err(e) => problems.push(format!("{e}; running without the cache")),
+        }
+    }
+    loader
+}
+
+fn reported(prog: &Program) -> impl Fn(FuncId) -> bool + Sync + '_ {
+    |id: FuncId| !prog.files[prog.funcs[id as usize].file as usize].is_context
+}
+
+/// Why an update gave up: the program is rebuilt from every file.
+struct Rebuild;
+
+/// The changed files replaced, the analysis updated.
+fn update(model: &Model, state: &mut State, opts: &Options) -> Result<Pass, Rebuild> {
+    let changed = opts.overlay.changed_since(&state.overlay);
+    if changed.is_empty() {
+        return Ok(Pass::Unchanged);
+    }
+    let mut ignored = Vec::new();
+    let loader = loader(model, opts, &mut ignored);
+    let mut parser = new_parser();
+    let mut all = FileUpdate::default();
+    for path in &changed {
+        let Some(&file_id) = state.by_path.get(path) else { return Err(Rebuild) };
+        let old = &state.prog.files[file_id as usize];
+        let (display, is_context) = (old.display.clone(), old.is_context);
+        let Loaded::Ok { mut facts, note } = loader.load(&mut parser, &old.path.clone()).0 else { return Err(Rebuild) };
+        let prefix = format!("{display}: ");
+        state.problems.retain(|p| !p.starts_with(&prefix));
+        if !is_context {
+            state.problems.extend(note.map(|n| format!("{prefix}{n}")));
+            state.problems.extend(facts.problems.iter().map(|p| format!("{prefix}{p}")));
+        }
+        let file = driver::source_file(model, old.path.clone(), display, is_context, &mut facts);
+        let one = state.prog.replace_file(model, file_id, file, *facts).map_err(|_| Rebuild)?;
+        all.dirty.extend(one.dirty);
+        all.added.extend(one.added);
+        all.old_flag_calls.extend(one.old_flag_calls);
+        all.own_classes_changed |= one.own_classes_changed;
+    }
+    all.dirty.sort_unstable();
+    all.dirty.dedup();
+    state.overlay = opts.overlay.clone();
+    let prog = &state.prog;
+    state.summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
+    match state.resident.update(prog, model, &reported(prog), &all) {
+        Ok(stats) => Ok(Pass::Incremental(stats)),
+        Err(why) => {
+            state.resident = Resident::build(prog, model, &reported(prog));
+            Ok(Pass::Reanalysed(why.0))
+        }
+    }
+}
+
+/// The checks over the current analysis, as `driver::run` reports them.
+fn report(model: &Model, state: &State, opts: &Options, started: std::time::Instant) -> Report {
+    let prog = &state.prog;
+    let analysis = &state.resident.analysis;
+    let mut findings = checks::run(prog, model, analysis);
+    driver::sort_findings(&mut findings, &prog.files);
+    let mut summary = state.summary.clone();
+    summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
+    let probed: Vec<bool> = prog.files.iter().map(|f| opts.held_at.contains(&Overlay::key(&f.path))).collect();
+    let probe: Vec<FuncId> =
+        (0..prog.funcs.len() as FuncId).filter(|&id| probed[prog.funcs[id as usize].file as usize]).collect();
+    let call_states = state
+        .resident
+        .call_states(prog, model, &probe)
+        .into_iter()
+        .map(|(f, s)| (prog.funcs[f as usize].file, s))
+        .collect();
+    let order_edges = if opts.want_order_graph { checks::lock_order_cycle::edges(prog, analysis) } else { Vec::new() };
+    let stats = Stats {
+        phases: vec![("session", started.elapsed())],
+        call_edges: analysis.stats.call_edges,
+        unresolved_calls: analysis.stats.unresolved_calls,
+        lock_classes: analysis.classes.count(),
+        order_edges: checks::lock_order_cycle::edge_count(analysis),
+        specialised: analysis.stats.specialised,
+        observations: analysis.stats.observations,
+        ..Stats::default()
+    };
+    Report {
+        findings,
+        files: prog.files.clone(),
+        problems: state.problems.clone(),
+        missing: state.missing.clone(),
+        summary,
+        nothing_usable: state.nothing_usable,
+        stats,
+        order_edges,
+        call_states,
+    }
+}
