@@ -99,6 +99,15 @@ impl FuncDef {
         postcard::from_bytes(&self.body).unwrap_or_default()
     }
 
+    /// Where witness hop `site` (`witness::site_spans`) is in this function.
+    pub fn site_span(&self, site: u32) -> crate::ir::Span {
+        if site == 0 {
+            return self.func.span;
+        }
+        let sites = crate::analysis::witness::site_spans(self.func.span, &self.blocks());
+        sites.get(site as usize).copied().unwrap_or(self.func.span)
+    }
+
     /// Bytes the encoded body takes.
     pub fn body_len(&self) -> usize {
         self.body.len()
@@ -211,6 +220,10 @@ pub struct Program {
     /// member paths resolved; kept so the binding passes can run again when
     /// a file is replaced.
     bindings: Vec<(FileId, Sym, Sym, Sym)>,
+    /// The same for slots filled through member paths, resolved once every
+    /// struct is in (`rth->dst.input = f`); bound after `bindings`. Both
+    /// lists are in file order.
+    path_bindings: Vec<(FileId, Sym, Sym, Sym)>,
     /// Per file, digests of what it defines outside function bodies
     /// (`update::item_digests`): what a replacement must leave alone.
     file_items: Vec<Box<[u64]>>,
@@ -637,6 +650,7 @@ impl<'m> ProgramBuilder<'m> {
             model_calls: Vec::new(),
             class_flag_calls: Vec::new(),
             bindings: Vec::new(),
+            path_bindings: Vec::new(),
             file_items: Vec::new(),
         };
         for (guard, prim) in &model.guards {
@@ -727,7 +741,7 @@ impl<'m> ProgramBuilder<'m> {
     }
 
     pub fn finish(self) -> Program {
-        let ProgramBuilder { model, mut names, mut prog, mut bindings, slot_paths } = self;
+        let ProgramBuilder { model, mut names, mut prog, bindings, slot_paths } = self;
         // The model's field types fill in only what no source defined.
         for (st, field, ty) in &model.fields {
             let (s, f, t) = (names.intern(st), names.intern(field), names.intern(ty));
@@ -737,15 +751,18 @@ impl<'m> ProgramBuilder<'m> {
         prog.find_colliding_structs();
         prog.collect_own_classes(model);
         // `rth->dst.input = f`: the type of `rth->dst` is the slot's struct.
+        let mut path_bindings = Vec::new();
         for (file, ty, fields, func) in slot_paths {
             let Some((last, inner)) = fields.split_last() else { continue };
             let holder = inner.iter().try_fold(ty, |t, f| prog.field_type(t, *f));
             if let Some(holder) = holder {
-                bindings.push((file, holder, *last, func));
+                path_bindings.push((file, holder, *last, func));
             }
         }
         prog.bind_callbacks(model, &bindings);
+        prog.bind_callbacks(model, &path_bindings);
         prog.bindings = bindings;
+        prog.path_bindings = path_bindings;
         prog.bind_handlers(model);
         crate::wrappers::bind_forwarded_handlers(&mut prog, model);
         prog

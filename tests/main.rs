@@ -9,3 +9,4 @@ mod overlay;
 mod real_kernel;
 mod render;
 mod series;
+mod session;

@@ -258,6 +258,7 @@ impl Resident {
         shared: &mut Shared,
     ) -> UpdateStats {
         let mut stats = UpdateStats::default();
+
         let mut queue: BinaryHeap<Reverse<(u64, u32)>> = BinaryHeap::new();
         let mut queued: rustc_hash::FxHashSet<u32> = Default::default();
         for &f in dirty {
@@ -325,7 +326,7 @@ impl Resident {
                 .collect();
             let mut specs_changed = false;
             for (key, old_entry) in old_specs {
-                let entry = respecialise(prog, model, shared, &self.tested, &self.called, key);
+                let entry = respecialise(prog, model, shared, &self.tested, &self.called, key, old_entry.depth);
                 specs_changed |= entry != old_entry;
                 Arc::make_mut(&mut shared.specialized).insert(key, entry);
             }
@@ -401,7 +402,8 @@ fn run_levels_into(
     });
 }
 
-/// A specialised summary computed again over the current summaries.
+/// A specialised summary computed again over the current summaries, at
+/// the depth it was first computed at.
 fn respecialise(
     prog: &Program,
     model: &Model,
@@ -409,13 +411,14 @@ fn respecialise(
     tested: &[ParamList],
     called: &[ParamList],
     key: (FuncId, Specialization),
+    depth: u8,
 ) -> SpecEntry {
     let mut classes = super::classes::LocalClasses::new(shared.classes.clone());
     let view = super::summary::SummaryView { global: &shared.summaries, local: Default::default() };
     let mut cache = dataflow::SpecCache { global: shared.specialized.clone(), local: Default::default() };
     let mut entry = {
         let mut ctx = dataflow::Ctx::new(prog, model, &view, &mut classes, (tested, called), &mut cache);
-        ctx.specialize_depth = 1;
+        ctx.specialize_depth = depth;
         dataflow::specialized_entry(&mut ctx, key.0, key.1)
     };
     let map = Arc::make_mut(&mut shared.classes).absorb(classes.into());

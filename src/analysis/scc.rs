@@ -72,9 +72,14 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
     let params = (frozen.tested, frozen.called);
     let rounds = if recursive { MAX_SCC_ROUNDS } else { 1 };
     let mut last: Vec<(FuncId, Vec<Observation>)> = Vec::new();
-    for _ in 0..rounds {
+    for round in 0..rounds {
         last.clear();
         let mut changed = false;
+        // A specialised summary of a member was computed over the last
+        // round's summaries: compute it again over this round's.
+        if round > 0 {
+            specialized.local.retain(|k, _| !members.contains(&k.0));
+        }
         for &id in members {
             let out = {
                 let mut ctx = Ctx::new(frozen.prog, frozen.model, &view, &mut classes, params, &mut specialized);
@@ -120,7 +125,9 @@ pub(super) fn analyse_scc(frozen: &Frozen, members: &[FuncId], recursive: bool) 
     }
     let mut summaries: Vec<(FuncId, FunctionSummary)> = view.local.into_iter().collect();
     summaries.sort_unstable_by_key(|(id, _)| *id);
-    let mut specialized: Vec<_> = specialized.local.into_iter().collect();
+    // Members' specialised summaries saw the members' summaries before the
+    // last round: callers above compute them over the final ones.
+    let mut specialized: Vec<_> = specialized.local.into_iter().filter(|(k, _)| !members.contains(&k.0)).collect();
     specialized.sort_unstable_by_key(|(key, _)| *key);
     SccOutput { summaries, observations, conditional, specialized, call_states, classes: classes.into() }
 }

@@ -195,7 +195,12 @@ fn unsafe_uses<'a>(prog: &Program, analysis: &'a Analysis) -> FxHashMap<ClassId,
         }
     }
     for list in by_class.values_mut() {
-        list.sort_by_key(|(e, u)| (prog.funcs[*e as usize].file, u.chain.first_site(), *e));
+        // In file order: a chain starts in its own function, at a site
+        // (sites are in source order).
+        list.sort_by_key(|(e, u)| {
+            let def = &prog.funcs[*e as usize];
+            (def.file, def.func.span.start, u.chain.first_site(), *e)
+        });
     }
     by_class
 }
@@ -239,7 +244,9 @@ fn finding(
     trace.extend(chain(prog, &use_.chain, |c| format!("{c}() takes {class} with {enabled}")));
     let last = use_.chain.hops().last().copied();
     let (file, span, function) = match last {
-        Some(h) => (prog.funcs[h.func as usize].file, h.span, fn_name(prog, h.func)),
+        Some(h) => {
+            (prog.funcs[h.func as usize].file, prog.funcs[h.func as usize].site_span(h.site), fn_name(prog, h.func))
+        }
         None => (prog.funcs[entry as usize].file, prog.funcs[entry as usize].func.span, fn_name(prog, entry)),
     };
     let fix = match root.level {

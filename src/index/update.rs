@@ -239,25 +239,29 @@ impl Program {
 
         // Bindings: this file's are replaced, then every binding pass runs
         // again; functions whose binding changed are dirty.
-        self.bindings.retain(|(f, ..)| *f != file_id);
+        let mut direct = Vec::new();
         for (ty, field, func) in &facts.slot_bindings {
-            self.bindings.push((file_id, g(*ty), g(*field), g(*func)));
+            direct.push((file_id, g(*ty), g(*field), g(*func)));
         }
         for (object, field, func) in &facts.global_slot_assignments {
             let object = g(*object);
             let declared =
                 self.global_types.get(&(Some(file_id), object)).or_else(|| self.global_types.get(&(None, object)));
             if let Some(&ty) = declared {
-                self.bindings.push((file_id, ty, g(*field), g(*func)));
+                direct.push((file_id, ty, g(*field), g(*func)));
             }
         }
+        let mut through = Vec::new();
         for (ty, fields, func) in &facts.slot_paths {
             let fields: Vec<Sym> = fields.iter().map(|f| g(*f)).collect();
             let Some((last, inner)) = fields.split_last() else { continue };
             if let Some(holder) = inner.iter().try_fold(g(*ty), |t, f| self.field_type(t, *f)) {
-                self.bindings.push((file_id, holder, *last, g(*func)));
+                through.push((file_id, holder, *last, g(*func)));
             }
         }
+        // In file order, as building binds them.
+        splice_file(&mut self.bindings, file_id, direct);
+        splice_file(&mut self.path_bindings, file_id, through);
         update.own_classes_changed = self.rebind(model, &mut update.dirty);
         update.dirty.sort_unstable();
         update.dirty.dedup();
@@ -294,9 +298,10 @@ impl Program {
         let old_roots = std::mem::take(&mut self.irq_roots);
         let old_off = std::mem::take(&mut self.irqs_off_entry);
         self.collect_own_classes(model);
-        let bindings = std::mem::take(&mut self.bindings);
+        let (bindings, paths) = (std::mem::take(&mut self.bindings), std::mem::take(&mut self.path_bindings));
         self.bind_callbacks(model, &bindings);
-        self.bindings = bindings;
+        self.bind_callbacks(model, &paths);
+        (self.bindings, self.path_bindings) = (bindings, paths);
         self.bind_handlers(model);
         crate::wrappers::bind_forwarded_handlers(self, model);
         changed_keys(&old_locks, &self.entry_locks, |a, b| a == b, dirty);
@@ -304,6 +309,13 @@ impl Program {
         changed_keys(&old_off, &self.irqs_off_entry, |a, b| a == b, dirty);
         old_own != self.own_classes
     }
+}
+
+/// Replaces `file`'s entries of a list kept in file order.
+fn splice_file(list: &mut Vec<(FileId, Sym, Sym, Sym)>, file: FileId, new: Vec<(FileId, Sym, Sym, Sym)>) {
+    let start = list.partition_point(|b| b.0 < file);
+    let end = list.partition_point(|b| b.0 <= file);
+    list.splice(start..end, new);
 }
 
 /// Keys present in one map and not the other, or whose values differ.

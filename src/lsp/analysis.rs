@@ -1,7 +1,7 @@
 //! The analysis as the server sees it: which paths to analyse, and one
 //! function, `reanalyse`, from those paths and the open buffers to the
-//! diagnostics of every file. Today that is a whole `driver::run`; when the
-//! driver re-analyses incrementally, the same call gets faster.
+//! diagnostics of every file: a whole `driver::run` first, then runs of a
+//! `Session`, which re-analyse only what an edit reaches.
 
 use super::convert::{path_to_uri, Encoding, LineIndex};
 use crate::driver;
@@ -92,10 +92,9 @@ pub(crate) fn is_inside(roots: &[PathBuf], path: &Path) -> bool {
     roots.is_empty() || roots.iter().any(|r| path.starts_with(r))
 }
 
-/// Analyses `job.paths` with the overlay standing in for the disk and turns
-/// the findings into diagnostics.
-pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
-    let opts = driver::Options {
+/// What `lockpath check` would be given for `job`.
+pub(crate) fn options(job: &Job) -> driver::Options {
+    driver::Options {
         paths: job.paths.clone(),
         tree_context: job.tree_context,
         max_file_size: 16 << 20,
@@ -107,8 +106,23 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         cache_dir: crate::cache::FactsCache::default_dir().ok(),
         watch: Some(job.watch.clone()),
         held_at: job.held_at.clone(),
-    };
-    let report = driver::run(model, &opts);
+    }
+}
+
+/// Analyses `job.paths` with the overlay standing in for the disk and turns
+/// the findings into diagnostics. The first job is a whole run (answered
+/// from the report cache when the tree is unchanged); the session is built
+/// right after it, and every later job is an incremental run of it.
+pub(crate) fn reanalyse(model: &Model, session: &mut Option<crate::session::Session<'_>>, job: &Job) -> Analysed {
+    let opts = options(job);
+    match session {
+        Some(session) => analysed(&session.run(&opts).0, job),
+        None => analysed(&driver::run(model, &opts), job),
+    }
+}
+
+/// The report as diagnostics, per file.
+fn analysed(report: &driver::Report, job: &Job) -> Analysed {
     let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default() };
     let mut diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
     for finding in &report.findings {
@@ -129,7 +143,7 @@ pub(crate) fn reanalyse(model: &Model, job: &Job) -> Analysed {
         functions: report.summary.functions,
         errors: report.summary.errors,
         warnings: report.summary.warnings,
-        problems: report.problems,
+        problems: report.problems.clone(),
     }
 }
 

@@ -1,8 +1,10 @@
 //! The analysis thread: runs `analysis::reanalyse` on one job at a time,
-//! in its own rayon pool, so the main loop keeps answering.
+//! in its own rayon pool, so the main loop keeps answering; it keeps the
+//! session that makes every job after the first incremental.
 
 use super::analysis::{self, Analysed, Job};
 use crate::model::Model;
+use crate::session::Session;
 use crossbeam_channel::{Receiver, Sender};
 use std::path::PathBuf;
 
@@ -37,14 +39,25 @@ impl Worker {
                     return;
                 }
             };
+            let mut session: Option<Session> = None;
             for job in job_rx {
-                let run = std::panic::AssertUnwindSafe(|| pool.install(|| analysis::reanalyse(&model, &job)));
+                let run =
+                    std::panic::AssertUnwindSafe(|| pool.install(|| analysis::reanalyse(&model, &mut session, &job)));
                 let result = std::panic::catch_unwind(run).map_err(|panic| {
                     let what = panic.downcast_ref::<&str>().map(|s| s.to_string());
                     what.or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into())
                 });
+                let failed = result.is_err();
                 if done_tx.send(result).is_err() {
                     return;
+                }
+                // After the first answer (or a panic, which may have left the
+                // session half-updated): a new session, built from this job,
+                // takes the next ones.
+                if session.is_none() || failed {
+                    let mut fresh = Session::new(&model);
+                    let build = std::panic::AssertUnwindSafe(|| pool.install(|| fresh.run(&analysis::options(&job))));
+                    session = std::panic::catch_unwind(build).ok().map(|_| fresh);
                 }
             }
         })?;

@@ -368,5 +368,5 @@ pub(crate) fn specialized_entry(ctx: &mut super::Ctx<'_>, callee: FuncId, spec: 
     };
     let mut summary = out.summary;
     summary.shrink();
-    super::SpecEntry { summary, observations }
+    super::SpecEntry { summary, observations, depth: ctx.specialize_depth }
 }

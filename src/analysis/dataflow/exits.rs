@@ -66,6 +66,8 @@ impl Analyzer<'_, '_> {
         let nonzero = intersect(&mut self.exits.iter().filter(|(v, _)| *v != RetVal::Zero).map(|(_, s)| exported(s)));
         let zero = intersect(&mut self.exits.iter().filter(|(v, _)| !v.is_nonzero()).map(|(_, s)| exported(s)));
         let func = self.id;
+        let sites = &self.sites;
+        let site_of = |span| crate::analysis::witness::site_of(sites, span);
         let to_exit = |h: &HeldLock| ExitLock {
             class: h.class,
             lock: exportable(&h.lock),
@@ -75,7 +77,7 @@ impl Analyzer<'_, '_> {
             no_sleep: h.no_sleep,
             irq: h.irq,
             trylock: h.trylock,
-            via: Some(Chain::new(Hop { func, span: h.site, callee: h.taker }, h.via.clone())),
+            via: Some(Chain::new(Hop { func, site: site_of(h.site), callee: h.taker }, h.via.clone())),
         };
         let minus = |set: &[HeldLock]| -> Vec<ExitLock> {
             set.iter().filter(|h| !all.iter().any(|a| a.class == h.class)).map(to_exit).collect()
@@ -347,7 +349,8 @@ fn apply_annotations(ctx: &mut Ctx<'_>, id: FuncId, def: &FuncDef, summary: &mut
                         .chain(&summary.may_release_if_nonzero)
                         .chain(&summary.may_release_if_zero)
                         .any(|(c, _)| *c == class);
-                    let hop = Hop { func: id, span: def.func.span, callee: def.func.name };
+                    // Site 0 is the function's name.
+                    let hop = Hop { func: id, site: 0, callee: def.func.name };
                     if !drops_first {
                         summary.acquires.push(Acquisition {
                             class,

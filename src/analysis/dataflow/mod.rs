@@ -142,6 +142,9 @@ pub type ParamList = SmallVec<[u8; 2]>;
 pub struct SpecEntry {
     pub summary: FunctionSummary,
     pub observations: Vec<Observation>,
+    /// The specialisation depth it was computed at (deeper ones do not
+    /// specialise their own calls), so that it can be computed again alike.
+    pub depth: u8,
 }
 
 /// Specialised summaries by callee and fixed parameters.
@@ -194,6 +197,8 @@ struct Analyzer<'c, 'a> {
     /// The body, decoded for this run (`Rc`: the transfer functions hold it
     /// while they update the analyser).
     blocks: std::rc::Rc<[Block]>,
+    /// The places a witness hop can name (`witness::site_spans`).
+    sites: Vec<Span>,
     /// Parameters assumed constant at every branch on them: bit i of
     /// `.0` fixes parameter i to bit i of `.1`.
     assume: (u16, u16),
@@ -260,6 +265,7 @@ pub fn analyze_specialized(ctx: &mut Ctx<'_>, id: FuncId, fixed: Option<Speciali
                 _ => None,
             })
             .collect(),
+        sites: crate::analysis::witness::site_spans(def.func.span, &blocks),
         blocks,
     };
     a.run();
@@ -702,7 +708,7 @@ impl<'c, 'a> Analyzer<'c, 'a> {
     }
 
     fn hop(&self, span: Span, callee: Sym) -> Hop {
-        Hop { func: self.id, span, callee }
+        Hop { func: self.id, site: crate::analysis::witness::site_of(&self.sites, span), callee }
     }
 
     /// An acquisition with interrupts of some level enabled: one witness per

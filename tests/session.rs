@@ -1,0 +1,109 @@
+//! Sessions: after an edit, the incremental run reports exactly what a
+//! whole run on the same contents reports — lines moved, calls added and
+//! removed, functions added — and an edit it cannot follow falls back to a
+//! whole run.
+
+use lockpath::{debug::finding_lines, driver, model::Model, overlay::Overlay, session};
+use std::path::{Path, PathBuf};
+
+fn options(paths: Vec<PathBuf>, overlay: Overlay) -> driver::Options {
+    driver::Options {
+        held_at: Vec::new(),
+        paths,
+        tree_context: true,
+        max_file_size: 16 << 20,
+        want_order_graph: false,
+        progress: false,
+        overlay,
+        cache_dir: None,
+        watch: None,
+    }
+}
+
+/// Runs the session on `overlay` and a whole run beside it; returns how
+/// the session answered and the findings both agree on.
+fn step(model: &Model, s: &mut session::Session, paths: &[PathBuf], overlay: &Overlay) -> (session::Pass, Vec<String>) {
+    let opts = options(paths.to_vec(), overlay.clone());
+    let (report, pass) = s.run(&opts);
+    let whole = driver::run(model, &opts);
+    let (mine, theirs) = (finding_lines(&report), finding_lines(&whole));
+    assert_eq!(mine, theirs, "after {pass:?} the session and a whole run disagree");
+    (pass, mine)
+}
+
+fn seed() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/lsp-seed")
+}
+
+#[test]
+fn session_follows_edits_of_the_seed_tree_incrementally() {
+    let model = Model::builtin().expect("built-in model");
+    let root = seed();
+    let paths = vec![root.clone()];
+    let oom = root.join("mm/oom_kill.c");
+    let original = std::fs::read_to_string(&oom).expect("seed file");
+    let mut s = session::Session::new(&model);
+    let mut overlay = Overlay::default();
+
+    let (pass, first) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Whole), "{pass:?}");
+    assert!(first.iter().any(|l| l.starts_with("fault-under-lock mm/oom_kill.c:15:")), "{first:#?}");
+
+    // Three lines above every function: each finding and hop moves down.
+    overlay.set(&oom, format!("/* one */\n/* two */\n/* three */\n{original}").into_bytes());
+    let (pass, moved) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
+    assert!(moved.iter().any(|l| l.starts_with("fault-under-lock mm/oom_kill.c:18:")), "{moved:#?}");
+
+    // The offending call removed: the fault-under-lock goes.
+    overlay.set(&oom, original.replace("\tif (!try_futex_exit_release(tsk))\n\t\tgoto out_unlock;\n", "").into_bytes());
+    let (pass, fixed) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
+    assert!(!fixed.iter().any(|l| l.starts_with("fault-under-lock")), "{fixed:#?}");
+
+    // A function added that calls the futex helper under the lock again.
+    let added = format!(
+        "{original}\nstatic void oom_reap_again(struct task_struct *tsk, struct mm_struct *mm)\n{{\n\tif (!mmap_read_trylock(mm))\n\t\treturn;\n\ttry_futex_exit_release(tsk);\n\tmmap_read_unlock(mm);\n}}\n"
+    );
+    overlay.set(&oom, added.into_bytes());
+    let (pass, again) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
+    assert!(again.iter().any(|l| l.contains("oom_kill.c:") && l.contains("oom_reap_again") || l.starts_with("fault-under-lock mm/oom_kill.c:27:")), "{again:#?}");
+
+    // A function removed: the program is rebuilt, the answer still right.
+    overlay.set(&oom, b"// empty now\n".to_vec());
+    let (pass, gone) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Whole), "{pass:?}");
+    assert!(!gone.iter().any(|l| l.contains("mm/oom_kill.c")), "{gone:#?}");
+
+    // Nothing changed since: answered as it stands.
+    let (pass, _) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Unchanged), "{pass:?}");
+}
+
+/// Every fixture directory, every file edited in turn (a line added at its
+/// top, so every line below moves): the session agrees with a whole run
+/// after each edit, and answers it incrementally.
+#[test]
+fn session_agrees_with_whole_runs_on_every_fixture_edit() {
+    let model = Model::builtin().expect("built-in model");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures).expect("fixtures").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    dirs.sort();
+    let mut incremental = 0;
+    for dir in dirs {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "c")).collect();
+        files.sort();
+        let paths = vec![dir.clone()];
+        let mut s = session::Session::new(&model);
+        let mut overlay = Overlay::default();
+        step(&model, &mut s, &paths, &overlay);
+        for file in files {
+            let text = std::fs::read_to_string(&file).expect("fixture");
+            overlay.set(&file, format!("/* moved */\n{text}").into_bytes());
+            let (pass, _) = step(&model, &mut s, &paths, &overlay);
+            incremental += usize::from(matches!(pass, session::Pass::Incremental(_)));
+        }
+    }
+    assert!(incremental > 100, "only {incremental} edits were followed incrementally");
+}
