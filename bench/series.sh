@@ -57,7 +57,7 @@ run() { # label, cache option, patches...
 	shift 2
 	# Whole reports are cached too (an unchanged state is answered from
 	# one); forget them so each state is analysed, as for a new series.
-	rm -rf "$work"/cache/facts-v1/*/reports
+	rm -rf "$work"/cache/analysis-v1
 	/usr/bin/time -v "$lockpath" check -q $cache --tree "$tree" --format json "$@" > "$work/$label.json" 2> "$work/$label.time" || [ $? = 1 ]
 	local wall rss found
 	wall=$(awk -F': ' '/Elapsed/ {print $2}' "$work/$label.time")

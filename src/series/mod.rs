@@ -6,7 +6,7 @@
 //! parse   bytes → Patch (patch.rs)             never panics, no recursion
 //! apply   Patch × overlay → next overlay       (apply.rs), all before any analysis
 //! scope   touched paths → files analysed       (analysed_paths), the same rule for every state
-//! analyse driver::run per state (before the series, after each patch)
+//! analyse each state (before the series, after each patch) in one session, each after the first incrementally
 //! compare findings by FindingKey, state k−1 → k: new ones and fixed ones
 //! ```
 //!
@@ -301,7 +301,9 @@ fn check(
         }
     }
 
-    // Analyse the base and each state a patch changed C code in.
+    // Analyse the base and each state a patch changed C code in: the base
+    // whole, each later state incrementally from the one before.
+    let mut session = crate::session::Session::new(model);
     let mut states: Vec<State> = Vec::with_capacity(overlays.len());
     for (k, overlay) in overlays.iter().enumerate() {
         let changes_c = k == 0
@@ -317,7 +319,7 @@ fn check(
                 overlay: prev.overlay.clone(),
                 problems: Vec::new(),
             },
-            _ => analyse(model, opts, filters, tree, overlay.clone(), &scope),
+            _ => analyse(&mut session, opts, filters, tree, overlay.clone(), &scope),
         };
         states.push(state);
     }
@@ -381,7 +383,7 @@ fn check(
 }
 
 fn analyse(
-    model: &Model,
+    session: &mut crate::session::Session,
     opts: &Options,
     filters: &Filters,
     tree: &Tree,
@@ -410,7 +412,7 @@ fn analyse(
         cache_dir: opts.cache_dir.clone(),
         watch: None,
     };
-    let mut report = driver::run(model, &run_opts);
+    let (mut report, _) = session.run(&run_opts);
     // Names relative to the series' tree, whatever the current directory.
     for file in &mut report.files {
         if let Ok(rel) = file.path.strip_prefix(&tree.root) {
