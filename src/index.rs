@@ -3,7 +3,8 @@
 //! lockdep-style classes.
 //!
 //! Architecture invariant: the index is built once, after every file is
-//! extracted, and is read-only afterwards.
+//! extracted, and is read-only afterwards, except through
+//! `Program::replace_file` (`update.rs`) between two analyses.
 
 use crate::ir::{Arg, Base, Event, FileFacts, Function, Interner, LockRef, Seg, Sym};
 use crate::model::{Model, Primitive};
@@ -224,6 +225,8 @@ pub struct Program {
     /// struct is in (`rth->dst.input = f`); bound after `bindings`. Both
     /// lists are in file order.
     path_bindings: Vec<(FileId, Sym, Sym, Sym)>,
+    /// Functions a replaced file no longer defines (`update.rs`): inert.
+    dead: FxHashSet<FuncId>,
     /// Per file, digests of what it defines outside function bodies
     /// (`update::item_digests`): what a replacement must leave alone.
     file_items: Vec<Box<[u64]>>,
@@ -354,6 +357,12 @@ impl Program {
 
     pub fn name(&self, sym: Sym) -> &str {
         self.names.resolve(sym)
+    }
+
+    /// A function a replaced file no longer defines: nothing calls it and
+    /// nothing reports on it.
+    pub fn is_dead(&self, id: FuncId) -> bool {
+        self.dead.contains(&id)
     }
 
     /// Calls of per-object and backing-off lock primitives, by caller.
@@ -651,6 +660,7 @@ impl<'m> ProgramBuilder<'m> {
             class_flag_calls: Vec::new(),
             bindings: Vec::new(),
             path_bindings: Vec::new(),
+            dead: FxHashSet::default(),
             file_items: Vec::new(),
         };
         for (guard, prim) in &model.guards {

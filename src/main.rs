@@ -406,6 +406,9 @@ fn debug_session(edits: &[String], no_compare: bool, paths: Vec<PathBuf>) -> any
         let (report, pass) = session.run(opts);
         let took = started.elapsed();
         println!("{label}: {:?} in {:.3} s, {} findings", pass, took.as_secs_f64(), report.findings.len());
+        let phases: Vec<String> =
+            report.stats.phases.iter().map(|(n, d)| format!("{n} {:.3} s", d.as_secs_f64())).collect();
+        println!("{label}: {}", phases.join(", "));
         if !no_compare {
             let whole = lockpath::driver::run(&model, opts);
             let (a, b) = (lockpath::debug::finding_lines(&report), lockpath::debug::finding_lines(&whole));

@@ -44,6 +44,23 @@ pub struct Session<'m> {
     state: Option<State>,
 }
 
+/// Where a run's time went, phase by phase (`Report::stats.phases`).
+#[derive(Default)]
+struct Laps {
+    phases: Vec<(&'static str, std::time::Duration)>,
+    last: Option<std::time::Instant>,
+}
+
+impl Laps {
+    fn lap(&mut self, name: &'static str) {
+        let now = std::time::Instant::now();
+        if let Some(last) = self.last {
+            self.phases.push((name, now - last));
+        }
+        self.last = Some(now);
+    }
+}
+
 struct State {
     paths: Vec<PathBuf>,
     tree_context: bool,
@@ -64,11 +81,12 @@ impl<'m> Session<'m> {
 
     /// Analyses `opts` (see the module doc).
     pub fn run(&mut self, opts: &Options) -> (Report, Pass) {
-        let started = std::time::Instant::now();
+        let mut laps = Laps::default();
+        laps.lap("");
         let same_inputs =
             self.state.as_ref().is_some_and(|s| s.paths == opts.paths && s.tree_context == opts.tree_context);
         let pass = match self.state.as_mut().filter(|_| same_inputs) {
-            Some(state) => match update(self.model, state, opts) {
+            Some(state) => match update(self.model, state, opts, &mut laps) {
                 Ok(pass) => pass,
                 Err(_) => {
                     self.state = Some(whole(self.model, opts));
@@ -81,7 +99,10 @@ impl<'m> Session<'m> {
             }
         };
         let Some(state) = self.state.as_ref() else { return (driver::run(self.model, opts), Pass::Whole) };
-        let report = report(self.model, state, opts, started);
+        if matches!(pass, Pass::Whole) {
+            laps.lap("whole run");
+        }
+        let report = report(self.model, state, opts, laps);
         (report, pass)
     }
 }
@@ -141,14 +162,14 @@ fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<String>) -> L
 }
 
 fn reported(prog: &Program) -> impl Fn(FuncId) -> bool + Sync + '_ {
-    |id: FuncId| !prog.files[prog.funcs[id as usize].file as usize].is_context
+    |id: FuncId| !prog.files[prog.funcs[id as usize].file as usize].is_context && !prog.is_dead(id)
 }
 
 /// Why an update gave up: the program is rebuilt from every file.
 struct Rebuild;
 
 /// The changed files replaced, the analysis updated.
-fn update(model: &Model, state: &mut State, opts: &Options) -> Result<Pass, Rebuild> {
+fn update(model: &Model, state: &mut State, opts: &Options, laps: &mut Laps) -> Result<Pass, Rebuild> {
     let changed = opts.overlay.changed_since(&state.overlay);
     if changed.is_empty() {
         return Ok(Pass::Unchanged);
@@ -169,38 +190,53 @@ fn update(model: &Model, state: &mut State, opts: &Options) -> Result<Pass, Rebu
             state.problems.extend(facts.problems.iter().map(|p| format!("{prefix}{p}")));
         }
         let file = driver::source_file(model, old.path.clone(), display, is_context, &mut facts);
+        laps.lap("load");
         let one = state.prog.replace_file(model, file_id, file, *facts).map_err(|_| Rebuild)?;
         all.dirty.extend(one.dirty);
         all.added.extend(one.added);
+        all.removed.extend(one.removed);
         all.old_flag_calls.extend(one.old_flag_calls);
         all.own_classes_changed |= one.own_classes_changed;
     }
     all.dirty.sort_unstable();
     all.dirty.dedup();
+    laps.lap("load+replace");
     state.overlay = opts.overlay.clone();
     let prog = &state.prog;
-    state.summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();
-    match state.resident.update(prog, model, &reported(prog), &all) {
-        Ok(stats) => Ok(Pass::Incremental(stats)),
+    let live = |id: usize| !prog.is_dead(id as FuncId) && !prog.files[prog.funcs[id].file as usize].is_context;
+    state.summary.functions = (0..prog.funcs.len()).filter(|&id| live(id)).count();
+    let pass = match state.resident.update(prog, model, &reported(prog), &all) {
+        Ok(stats) => Pass::Incremental(stats),
         Err(why) => {
             state.resident = Resident::build(prog, model, &reported(prog));
-            Ok(Pass::Reanalysed(why.0))
+            Pass::Reanalysed(why.0)
         }
-    }
+    };
+    laps.lap("summaries");
+    Ok(pass)
 }
 
 /// The checks over the current analysis, as `driver::run` reports them.
-fn report(model: &Model, state: &State, opts: &Options, started: std::time::Instant) -> Report {
+fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Report {
     let prog = &state.prog;
     let analysis = &state.resident.analysis;
     let mut findings = checks::run(prog, model, analysis);
     driver::sort_findings(&mut findings, &prog.files);
+    laps.lap("checks");
     let mut summary = state.summary.clone();
     summary.errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
     summary.warnings = findings.iter().filter(|f| f.severity == Severity::Warning).count();
-    let probed: Vec<bool> = prog.files.iter().map(|f| opts.held_at.contains(&Overlay::key(&f.path))).collect();
-    let probe: Vec<FuncId> =
-        (0..prog.funcs.len() as FuncId).filter(|&id| probed[prog.funcs[id as usize].file as usize]).collect();
+    // The open files by their keys (which `Overlay::key` computed once, at
+    // the whole run: it asks the file system).
+    let probed: rustc_hash::FxHashSet<FileId> =
+        opts.held_at.iter().filter_map(|p| state.by_path.get(&Overlay::key(p)).copied()).collect();
+    let probe: Vec<FuncId> = if probed.is_empty() {
+        Vec::new()
+    } else {
+        (0..prog.funcs.len() as FuncId)
+            .filter(|&id| probed.contains(&prog.funcs[id as usize].file) && !prog.is_dead(id))
+            .collect()
+    };
     let call_states = state
         .resident
         .call_states(prog, model, &probe)
@@ -208,8 +244,10 @@ fn report(model: &Model, state: &State, opts: &Options, started: std::time::Inst
         .map(|(f, s)| (prog.funcs[f as usize].file, s))
         .collect();
     let order_edges = if opts.want_order_graph { checks::lock_order_cycle::edges(prog, analysis) } else { Vec::new() };
+    let files = prog.files.clone();
+    laps.lap("output");
     let stats = Stats {
-        phases: vec![("session", started.elapsed())],
+        phases: laps.phases,
         call_edges: analysis.stats.call_edges,
         unresolved_calls: analysis.stats.unresolved_calls,
         lock_classes: analysis.classes.count(),
@@ -220,7 +258,7 @@ fn report(model: &Model, state: &State, opts: &Options, started: std::time::Inst
     };
     Report {
         findings,
-        files: prog.files.clone(),
+        files,
         problems: state.problems.clone(),
         missing: state.missing.clone(),
         summary,

@@ -104,7 +104,7 @@ fn wrappers(prog: &Program, mut binders: Binders, primitives: &FxHashSet<Sym>) -
 }
 
 /// Where `caller` calls `wrapper` with `handler` as an argument.
-fn call_span(prog: &Program, caller: FuncId, wrapper: Sym, handler: Sym) -> Option<crate::ir::Span> {
+pub(crate) fn call_span(prog: &Program, caller: FuncId, wrapper: Sym, handler: Sym) -> Option<crate::ir::Span> {
     prog.funcs[caller as usize].blocks().iter().flat_map(|b| &b.events).find_map(|e| match e {
         Event::Call(call)
             if call.callee == Callee::Named(wrapper)

@@ -68,13 +68,29 @@ fn session_follows_edits_of_the_seed_tree_incrementally() {
     overlay.set(&oom, added.into_bytes());
     let (pass, again) = step(&model, &mut s, &paths, &overlay);
     assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
-    assert!(again.iter().any(|l| l.contains("oom_kill.c:") && l.contains("oom_reap_again") || l.starts_with("fault-under-lock mm/oom_kill.c:27:")), "{again:#?}");
+    assert!(
+        again.iter().any(|l| l.contains("oom_kill.c:") && l.contains("oom_reap_again")
+            || l.starts_with("fault-under-lock mm/oom_kill.c:27:")),
+        "{again:#?}"
+    );
 
-    // A function removed: the program is rebuilt, the answer still right.
+    // Every function removed: tombstones, nothing reported in the file.
     overlay.set(&oom, b"// empty now\n".to_vec());
     let (pass, gone) = step(&model, &mut s, &paths, &overlay);
-    assert!(matches!(pass, session::Pass::Whole), "{pass:?}");
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
     assert!(!gone.iter().any(|l| l.contains("mm/oom_kill.c")), "{gone:#?}");
+
+    // Back again (new ids), with a new struct: still incremental.
+    overlay.set(&oom, format!("struct oom_bench {{ int a; }};\n{original}").into_bytes());
+    let (pass, back) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
+    assert!(back.iter().any(|l| l.starts_with("fault-under-lock mm/oom_kill.c:16:")), "{back:#?}");
+
+    // A struct's members changed: the program is rebuilt, the answer right.
+    overlay.set(&oom, format!("struct oom_bench {{ int a, b; }};\n{original}").into_bytes());
+    let (pass, rebuilt) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Whole), "{pass:?}");
+    assert_eq!(rebuilt, back);
 
     // Nothing changed since: answered as it stands.
     let (pass, _) = step(&model, &mut s, &paths, &overlay);
@@ -88,11 +104,17 @@ fn session_follows_edits_of_the_seed_tree_incrementally() {
 fn session_agrees_with_whole_runs_on_every_fixture_edit() {
     let model = Model::builtin().expect("built-in model");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&fixtures).expect("fixtures").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let mut dirs: Vec<PathBuf> =
+        std::fs::read_dir(&fixtures).expect("fixtures").flatten().map(|e| e.path()).filter(|p| p.is_dir()).collect();
     dirs.sort();
     let mut incremental = 0;
     for dir in dirs {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).expect("dir").flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "c")).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("dir")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "c"))
+            .collect();
         files.sort();
         let paths = vec![dir.clone()];
         let mut s = session::Session::new(&model);

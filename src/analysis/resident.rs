@@ -42,7 +42,8 @@ struct Slot {
 }
 
 pub struct Resident {
-    /// What the checks read; rebuilt from the slots after an update.
+    /// What the checks read. Its observations are each SCC's, in rank
+    /// order, then the callback runs'; `slots` says how many each SCC has.
     pub analysis: Analysis,
     specialized: Arc<dataflow::SpecMap>,
     callees: Vec<Vec<FuncId>>,
@@ -52,7 +53,9 @@ pub struct Resident {
     /// Per SCC, its place in the merge order.
     rank: Vec<u64>,
     ranks: BTreeSet<u64>,
-    slots: BTreeMap<u64, Slot>,
+    /// Per SCC rank with any, how many observations and conditional
+    /// lockings it has in `analysis` (where they sit follows from the order).
+    slots: BTreeMap<u64, (usize, usize)>,
     tested: Vec<ParamList>,
     called: Vec<ParamList>,
 }
@@ -76,9 +79,9 @@ impl Resident {
             rank[i] = (pos as u64 + 1) * RANK_GAP;
         }
         let mut shared = Shared::new(prog, model);
-        let mut slots = BTreeMap::new();
+        let mut found = BTreeMap::new();
         let never = |_: FuncId| false;
-        run_levels_into(prog, model, report, &never, &plan, &mut shared, &rank, &mut slots);
+        run_levels_into(prog, model, report, &never, &plan, &mut shared, &rank, &mut found);
         let mut scc_of = vec![0u32; prog.funcs.len()];
         for (i, (members, _)) in plan.sccs.iter().enumerate() {
             for &f in members {
@@ -112,21 +115,44 @@ impl Resident {
             ranks: rank.iter().copied().collect(),
             rank,
             sccs: plan.sccs,
-            slots,
+            slots: BTreeMap::new(),
             tested: plan.tested,
             called: plan.called,
         };
-        resident.assemble(report);
+        resident.assemble(report, found);
         resident
     }
 
-    /// Rebuilds what the checks read from the slots, in merge order, and
-    /// the callback observations, in key order.
-    fn assemble(&mut self, report: &(dyn Fn(FuncId) -> bool + Sync)) {
+    /// Rebuilds what the checks read: each SCC's observations in rank
+    /// order, those of `replaced` SCCs (ranks not seen before included)
+    /// instead of what they had, moved, not copied; then the callback
+    /// observations, in key order.
+    fn assemble(&mut self, report: &(dyn Fn(FuncId) -> bool + Sync), mut replaced: BTreeMap<u64, Slot>) {
         let a = &mut self.analysis;
-        a.observations = self.slots.values().flat_map(|s| s.observations.iter().cloned()).collect();
+        let mut old_obs = std::mem::take(&mut a.observations).into_iter();
+        let mut old_cond = std::mem::take(&mut a.conditional).into_iter();
+        let ranks: BTreeSet<u64> = self.slots.keys().chain(replaced.keys()).copied().collect();
+        let mut slots = BTreeMap::new();
+        for rank in ranks {
+            let (n_obs, n_cond) = self.slots.get(&rank).copied().unwrap_or((0, 0));
+            let kept_obs = old_obs.by_ref().take(n_obs);
+            let kept_cond = old_cond.by_ref().take(n_cond);
+            let (obs, cond) = match replaced.remove(&rank) {
+                Some(new) => {
+                    kept_obs.for_each(drop);
+                    kept_cond.for_each(drop);
+                    (new.observations, new.conditional)
+                }
+                None => (kept_obs.collect(), kept_cond.collect()),
+            };
+            if !obs.is_empty() || !cond.is_empty() {
+                slots.insert(rank, (obs.len(), cond.len()));
+            }
+            a.observations.extend(obs);
+            a.conditional.extend(cond);
+        }
+        self.slots = slots;
         a.observations.extend(super::callback_observations(&self.specialized, report));
-        a.conditional = self.slots.values().flat_map(|s| s.conditional.iter().cloned()).collect();
         a.entry_points = (0..self.callers.len() as FuncId)
             .filter(|&f| report(f) && !self.callers[f as usize].iter().any(|&c| c != f))
             .collect();
@@ -154,12 +180,13 @@ impl Resident {
             specialized: std::mem::take(&mut self.specialized),
             classes: Arc::new(std::mem::take(&mut self.analysis.classes)),
         };
-        let stats = self.redo(prog, model, report, &update.dirty, &mut shared);
+        let mut replaced = BTreeMap::new();
+        let stats = self.redo(prog, model, report, &update.dirty, &mut shared, &mut replaced);
         let Shared { summaries, specialized, classes } = shared;
         self.analysis.summaries = summaries;
         self.specialized = specialized;
         self.analysis.classes = Arc::try_unwrap(classes).unwrap_or_else(|c| Classes::clone(&c));
-        self.assemble(report);
+        self.assemble(report, replaced);
         Ok(stats)
     }
 
@@ -256,6 +283,7 @@ impl Resident {
         report: &(dyn Fn(FuncId) -> bool + Sync),
         dirty: &[FuncId],
         shared: &mut Shared,
+        replaced: &mut BTreeMap<u64, Slot>,
     ) -> UpdateStats {
         let mut stats = UpdateStats::default();
 
@@ -330,11 +358,7 @@ impl Resident {
                 specs_changed |= entry != old_entry;
                 Arc::make_mut(&mut shared.specialized).insert(key, entry);
             }
-            if found.observations.is_empty() && found.conditional.is_empty() {
-                self.slots.remove(&rank);
-            } else {
-                self.slots.insert(rank, Slot { observations: found.observations, conditional: found.conditional });
-            }
+            replaced.insert(rank, Slot { observations: found.observations, conditional: found.conditional });
             if changed.is_empty() && !specs_changed {
                 continue;
             }

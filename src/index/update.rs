@@ -5,10 +5,11 @@
 //!
 //! Invariant: after `replace_file` returns `Ok`, the program is what
 //! building it from scratch with the new facts would give, up to function
-//! ids (added functions come last) and up to what a new global name (a
+//! ids (added functions come last, removed ones stay as tombstones that
+//! nothing calls and nothing reports) and up to what a new global name (a
 //! struct tag, a global's type) changes in other files that named it
 //! before it was defined. Anything else that changed outside function
-//! bodies — a struct's members, a removed function or typedef — returns
+//! bodies — a struct's members, a removed typedef or global — returns
 //! `Err(Rebuild)` with the program untouched.
 
 use super::{FileId, FuncDef, FuncId, IrqRoot, Program, SourceFile};
@@ -30,6 +31,8 @@ pub struct FileUpdate {
     pub dirty: Vec<FuncId>,
     /// The functions the file added (ids at the end of the table).
     pub added: Vec<FuncId>,
+    /// The functions it removed (tombstones now, `Program::is_dead`).
+    pub removed: Vec<FuncId>,
     /// The calls of per-object and backing-off lock primitives the file's
     /// functions made before the change (the analysis compares the classes
     /// they flag with the new calls').
@@ -118,25 +121,33 @@ impl Program {
         if old_items.iter().any(|d| new_items.binary_search(d).is_err()) {
             return Err(Rebuild("a definition outside the function bodies changed or went"));
         }
-        let old_ids: Vec<FuncId> =
-            (0..self.funcs.len() as FuncId).filter(|&id| self.funcs[id as usize].file == file_id).collect();
-        // Match the new functions to the old ones in order: each old one
-        // must still be there (same name and kind); the others are added.
+        let old_ids: Vec<FuncId> = (0..self.funcs.len() as FuncId)
+            .filter(|&id| self.funcs[id as usize].file == file_id && !self.dead.contains(&id))
+            .collect();
+        // Match the new functions to the old ones in order (same name and
+        // kind); old ones skipped over are removed, new ones unmatched are
+        // added.
         let names: Vec<Sym> = facts.names.iter().map(|s| self.names.intern(s)).collect();
         let g = |s: Sym| names.get(s.0 as usize).copied().unwrap_or(s);
         let mut placed: Vec<Option<FuncId>> = Vec::with_capacity(facts.functions.len());
+        let mut removed: Vec<FuncId> = Vec::new();
         let mut next = 0;
         for func in &facts.functions {
             let is_static = func.is_static || (func.is_macro && !file.is_header);
-            let same = old_ids.get(next).map(|&id| &self.funcs[id as usize].func).is_some_and(|old| {
+            let same = |id: &FuncId| {
+                let old = &self.funcs[*id as usize].func;
                 old.name == g(func.name) && old.is_static == is_static && old.is_macro == func.is_macro
-            });
-            placed.push(same.then(|| old_ids[next]));
-            next += usize::from(same);
+            };
+            match old_ids[next..].iter().position(same) {
+                Some(skip) => {
+                    removed.extend_from_slice(&old_ids[next..next + skip]);
+                    placed.push(Some(old_ids[next + skip]));
+                    next += skip + 1;
+                }
+                None => placed.push(None),
+            }
         }
-        if next < old_ids.len() {
-            return Err(Rebuild("a function was removed or renamed"));
-        }
+        removed.extend_from_slice(&old_ids[next..]);
         // Added definitions must be new names: another file's struct,
         // typedef or guard of that name would change what it means.
         let added_items: Vec<Item> =
@@ -189,12 +200,42 @@ impl Program {
             }
         }
         self.file_items[file_id as usize] = new_items;
-        let mut update = FileUpdate { dirty: old_ids.clone(), ..FileUpdate::default() };
+        let mut update = FileUpdate { dirty: old_ids.clone(), removed: removed.clone(), ..FileUpdate::default() };
         let in_file: FxHashSet<FuncId> = old_ids.iter().copied().collect();
         update.old_flag_calls = self.class_flag_calls.iter().filter(|(f, _)| in_file.contains(f)).cloned().collect();
+        let old_model_calls = model_call_keys(self.model_calls.iter().filter(|(f, _)| in_file.contains(f)));
         self.model_calls.retain(|(f, _)| !in_file.contains(f));
         self.class_flag_calls.retain(|(f, _)| !in_file.contains(f));
+        // A removed function stays as an inert tombstone: its id is kept,
+        // its body and name resolution are gone.
         let mut added_names: FxHashSet<Sym> = FxHashSet::default();
+        for &id in &removed {
+            let name = self.funcs[id as usize].func.name;
+            if let Some(list) = self.by_name.get_mut(&name) {
+                list.retain(|f| *f != id);
+                if list.is_empty() {
+                    self.by_name.remove(&name);
+                }
+            }
+            added_names.insert(name);
+            let def = &self.funcs[id as usize];
+            let tomb = crate::ir::Function {
+                name,
+                span: def.func.span,
+                is_static: def.func.is_static,
+                is_macro: def.func.is_macro,
+                returns_void: true,
+                params: Vec::new(),
+                annotations: Vec::new(),
+                blocks: vec![crate::ir::Block {
+                    events: Vec::new(),
+                    term: crate::ir::Terminator::Return(crate::ir::RetVal::Unknown),
+                    at: def.func.span,
+                }],
+            };
+            self.funcs[id as usize] = FuncDef::new(file_id, tomb);
+            self.dead.insert(id);
+        }
         for (mut func, slot) in std::mem::take(&mut facts.functions).into_iter().zip(placed) {
             super::remap_function(&mut func, &g);
             if func.is_macro && !file.is_header {
@@ -222,7 +263,8 @@ impl Program {
         self.class_flag_calls.sort_by_key(|(f, _)| *f);
         self.files[file_id as usize] = file;
 
-        // A name the file now defines may be what calls elsewhere meant.
+        // A name the file now defines (or no longer does) may be what calls
+        // elsewhere meant.
         if !added_names.is_empty() {
             for (id, def) in self.funcs.iter().enumerate() {
                 let calls_it = def.calls.callees.iter().any(|s| added_names.contains(s));
@@ -258,6 +300,21 @@ impl Program {
             if let Some(holder) = inner.iter().try_fold(g(*ty), |t, f| self.field_type(t, *f)) {
                 through.push((file_id, holder, *last, g(*func)));
             }
+        }
+        // The binding passes read the bindings, the registering calls and
+        // which function a name resolves to: when none of those changed,
+        // only the registrations' spans can have moved.
+        let in_file: FxHashSet<FuncId> = old_ids.iter().copied().chain(update.added.iter().copied()).collect();
+        let same = update.added.is_empty()
+            && removed.is_empty()
+            && file_slice(&self.bindings, file_id) == direct.as_slice()
+            && file_slice(&self.path_bindings, file_id) == through.as_slice()
+            && old_model_calls == model_call_keys(self.model_calls.iter().filter(|(f, _)| in_file.contains(f)));
+        if same {
+            self.move_registrations(&in_file);
+            update.dirty.sort_unstable();
+            update.dirty.dedup();
+            return Ok(update);
         }
         // In file order, as building binds them.
         splice_file(&mut self.bindings, file_id, direct);
@@ -309,6 +366,46 @@ impl Program {
         changed_keys(&old_off, &self.irqs_off_entry, |a, b| a == b, dirty);
         old_own != self.own_classes
     }
+}
+
+impl Program {
+    /// The interrupt registrations made in `funcs` point at their calls
+    /// again (the calls are the same, their lines may not be).
+    fn move_registrations(&mut self, funcs: &FxHashSet<FuncId>) {
+        let moved: Vec<(FuncId, crate::ir::Span)> = self
+            .irq_roots
+            .iter()
+            .filter(|(_, root)| funcs.contains(&root.func))
+            .map(|(&handler, root)| {
+                let span = if root.func == handler && self.name(root.binder).contains('.') {
+                    self.funcs[handler as usize].func.span
+                } else {
+                    let name = self.funcs[handler as usize].func.name;
+                    crate::wrappers::call_span(self, root.func, root.binder, name)
+                        .unwrap_or(self.funcs[root.func as usize].func.span)
+                };
+                (handler, span)
+            })
+            .collect();
+        for (handler, span) in moved {
+            if let Some(root) = self.irq_roots.get_mut(&handler) {
+                root.span = span;
+            }
+        }
+    }
+}
+
+/// The registering and class-setting calls as compared across an edit:
+/// caller, callee and arguments, not where they are.
+fn model_call_keys<'c>(calls: impl Iterator<Item = &'c (FuncId, crate::ir::Call)>) -> Vec<(FuncId, Callee, Vec<u8>)> {
+    calls.map(|(f, c)| (*f, c.callee, postcard::to_allocvec(&c.args).unwrap_or_default())).collect()
+}
+
+/// `file`'s entries of a list kept in file order.
+fn file_slice(list: &[(FileId, Sym, Sym, Sym)], file: FileId) -> &[(FileId, Sym, Sym, Sym)] {
+    let start = list.partition_point(|b| b.0 < file);
+    let end = list.partition_point(|b| b.0 <= file);
+    &list[start..end]
 }
 
 /// Replaces `file`'s entries of a list kept in file order.
