@@ -122,34 +122,9 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let found = discover::discover(&opts.paths, opts.tree_context, &opts.overlay);
+    let (found, all, mut problems) = discover_inputs(opts);
     lap(&mut stats, "discover");
-    let mut problems = found.problems.clone();
-    for m in &found.missing {
-        problems.push(format!("{}: no such file or directory", m.display()));
-    }
-    let all: Vec<(PathBuf, String, bool)> = found
-        .inputs
-        .into_iter()
-        .map(|(p, d)| (p, d, false))
-        .chain(found.context.into_iter().map(|(p, d)| (p, d, true)))
-        .collect();
-    // Parsed in chunks, each merged into the program (and its per-file facts
-    // dropped) before the next: memory peaks at the program plus one chunk.
-    // Results come back in input order whatever the thread count.
-    let mut loader = Loader {
-        attrs: model.attributes(),
-        max_size: opts.max_file_size,
-        overlay: &opts.overlay,
-        cache: None,
-        counts: Default::default(),
-    };
-    if let Some(dir) = &opts.cache_dir {
-        match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
-            Ok(cache) => loader.cache = Some(cache),
-            Err(e) => problems.push(format!("{e}; running without the cache")),
-        }
-    }
+    let loader = loader(model, opts, &mut problems);
     // A run over exactly these files, of these contents, with this build and
     // model, reports what it reported last time: read it back.
     let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
@@ -247,6 +222,41 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     // not meet the corrupt entries.
     report.problems.extend(cache_notices);
     report
+}
+
+/// The inputs and the tree context, as (path, display name, is context),
+/// with the problems discovery met; `found` keeps the missing paths.
+pub(crate) fn discover_inputs(opts: &Options) -> (discover::Discovered, Vec<(PathBuf, String, bool)>, Vec<String>) {
+    let mut found = discover::discover(&opts.paths, opts.tree_context, &opts.overlay);
+    let mut problems = std::mem::take(&mut found.problems);
+    for m in &found.missing {
+        problems.push(format!("{}: no such file or directory", m.display()));
+    }
+    let all = std::mem::take(&mut found.inputs)
+        .into_iter()
+        .map(|(p, d)| (p, d, false))
+        .chain(std::mem::take(&mut found.context).into_iter().map(|(p, d)| (p, d, true)))
+        .collect();
+    (found, all, problems)
+}
+
+/// The file loader for `opts`, with the facts cache when it opens (and a
+/// problem said when it does not).
+pub(crate) fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<String>) -> Loader<'o> {
+    let mut loader = Loader {
+        attrs: model.attributes(),
+        max_size: opts.max_file_size,
+        overlay: &opts.overlay,
+        cache: None,
+        counts: Default::default(),
+    };
+    if let Some(dir) = &opts.cache_dir {
+        match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
+            Ok(cache) => loader.cache = Some(cache),
+            Err(e) => problems.push(format!("{e}; running without the cache")),
+        }
+    }
+    loader
 }
 
 /// Loads every file (from the cache or by parsing) and indexes them: the

@@ -14,13 +14,11 @@
 //! `driver::run` gives on the same inputs, up to ties (see `resident`).
 
 use crate::analysis::resident::{Resident, UpdateStats};
-use crate::cache::FactsCache;
 use crate::checks;
-use crate::discover;
 use crate::driver::{self, Options, Report, Stats, Summary};
 use crate::finding::Severity;
 use crate::index::{FileId, FileUpdate, FuncId, Program};
-use crate::load::{new_parser, Loaded, Loader};
+use crate::load::{new_parser, Loaded};
 use crate::model::Model;
 use crate::overlay::Overlay;
 use rustc_hash::FxHashMap;
@@ -109,18 +107,8 @@ impl<'m> Session<'m> {
 
 /// Everything loaded and analysed.
 fn whole(model: &Model, opts: &Options) -> State {
-    let found = discover::discover(&opts.paths, opts.tree_context, &opts.overlay);
-    let mut problems = found.problems.clone();
-    for m in &found.missing {
-        problems.push(format!("{}: no such file or directory", m.display()));
-    }
-    let all: Vec<(PathBuf, String, bool)> = found
-        .inputs
-        .into_iter()
-        .map(|(p, d)| (p, d, false))
-        .chain(found.context.into_iter().map(|(p, d)| (p, d, true)))
-        .collect();
-    let loader = loader(model, opts, &mut problems);
+    let (found, all, mut problems) = driver::discover_inputs(opts);
+    let loader = driver::loader(model, opts, &mut problems);
     let mut summary = Summary::default();
     let mut notices = Vec::new();
     let bar = indicatif::ProgressBar::hidden();
@@ -144,23 +132,6 @@ fn whole(model: &Model, opts: &Options) -> State {
     }
 }
 
-fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<String>) -> Loader<'o> {
-    let mut loader = Loader {
-        attrs: model.attributes(),
-        max_size: opts.max_file_size,
-        overlay: &opts.overlay,
-        cache: None,
-        counts: Default::default(),
-    };
-    if let Some(dir) = &opts.cache_dir {
-        match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
-            Ok(cache) => loader.cache = Some(cache),
-            Err(e) => problems.push(format!("{e}; running without the cache")),
-        }
-    }
-    loader
-}
-
 fn reported(prog: &Program) -> impl Fn(FuncId) -> bool + Sync + '_ {
     |id: FuncId| !prog.files[prog.funcs[id as usize].file as usize].is_context && !prog.is_dead(id)
 }
@@ -175,7 +146,7 @@ fn update(model: &Model, state: &mut State, opts: &Options, laps: &mut Laps) -> 
         return Ok(Pass::Unchanged);
     }
     let mut ignored = Vec::new();
-    let loader = loader(model, opts, &mut ignored);
+    let loader = driver::loader(model, opts, &mut ignored);
     let mut parser = new_parser();
     let mut all = FileUpdate::default();
     for path in &changed {

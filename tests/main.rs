@@ -10,3 +10,22 @@ mod real_kernel;
 mod render;
 mod series;
 mod session;
+
+/// `lockpath check PATHS` as the library takes it: no cache, no progress.
+pub fn check_options(
+    paths: Vec<std::path::PathBuf>,
+    tree_context: bool,
+    overlay: lockpath::overlay::Overlay,
+) -> lockpath::driver::Options {
+    lockpath::driver::Options {
+        held_at: Vec::new(),
+        paths,
+        tree_context,
+        max_file_size: 16 << 20,
+        want_order_graph: false,
+        progress: false,
+        overlay,
+        cache_dir: None,
+        watch: None,
+    }
+}

@@ -20,17 +20,7 @@ static int foo_set(struct foo_dev *dev, int v)
 
 fn run(dir: &Path, overlay: Overlay) -> driver::Report {
     let model = Model::builtin().expect("built-in model");
-    let opts = driver::Options {
-        held_at: Vec::new(),
-        paths: vec![dir.to_path_buf()],
-        tree_context: false,
-        max_file_size: 16 << 20,
-        want_order_graph: false,
-        progress: false,
-        overlay,
-        cache_dir: None,
-        watch: None,
-    };
+    let opts = crate::check_options(vec![dir.to_path_buf()], false, overlay);
     driver::run(&model, &opts)
 }
 

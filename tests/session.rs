@@ -7,17 +7,7 @@ use lockpath::{debug::finding_lines, driver, model::Model, overlay::Overlay, ses
 use std::path::{Path, PathBuf};
 
 fn options(paths: Vec<PathBuf>, overlay: Overlay) -> driver::Options {
-    driver::Options {
-        held_at: Vec::new(),
-        paths,
-        tree_context: true,
-        max_file_size: 16 << 20,
-        want_order_graph: false,
-        progress: false,
-        overlay,
-        cache_dir: None,
-        watch: None,
-    }
+    crate::check_options(paths, true, overlay)
 }
 
 /// Runs the session on `overlay` and a whole run beside it; returns how

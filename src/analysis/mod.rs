@@ -156,17 +156,7 @@ fn run_levels(
 ) {
     for level in &plan.levels {
         let outputs: Vec<scc::SccOutput> = {
-            let frozen = scc::Frozen {
-                prog,
-                model,
-                summaries: &shared.summaries,
-                classes: shared.classes.clone(),
-                specialized: shared.specialized.clone(),
-                tested: &plan.tested,
-                called: &plan.called,
-                report: select.report,
-                probe: select.probe,
-            };
+            let frozen = shared.frozen(prog, model, (&plan.tested, &plan.called), select);
             level.par_iter().map(|&i| scc::analyse_scc(&frozen, &plan.sccs[i].0, plan.sccs[i].1)).collect()
         };
         for (&i, out) in level.iter().zip(outputs) {
@@ -176,6 +166,27 @@ fn run_levels(
 }
 
 impl Shared {
+    /// What the tasks of one level read.
+    fn frozen<'g>(
+        &'g self,
+        prog: &'g Program,
+        model: &'g Model,
+        params: (&'g [dataflow::ParamList], &'g [dataflow::ParamList]),
+        select: &Selection<'g>,
+    ) -> scc::Frozen<'g> {
+        scc::Frozen {
+            prog,
+            model,
+            summaries: &self.summaries,
+            classes: self.classes.clone(),
+            specialized: self.specialized.clone(),
+            tested: params.0,
+            called: params.1,
+            report: select.report,
+            probe: select.probe,
+        }
+    }
+
     /// Merges one task's output: its classes get shared ids, its summaries
     /// and specialised summaries join the shared ones (the first computed
     /// of a specialisation wins); the rest is returned.

@@ -332,17 +332,8 @@ impl Resident {
                 }
             }
             let out = {
-                let frozen = scc::Frozen {
-                    prog,
-                    model,
-                    summaries: &shared.summaries,
-                    classes: shared.classes.clone(),
-                    specialized: shared.specialized.clone(),
-                    tested: &self.tested,
-                    called: &self.called,
-                    report,
-                    probe: &never,
-                };
+                let select = Selection { report, probe: &never };
+                let frozen = shared.frozen(prog, model, (&self.tested, &self.called), &select);
                 scc::analyse_scc(&frozen, &members, self.sccs[s as usize].1)
             };
             let found = shared.absorb(out);
