@@ -40,6 +40,8 @@ pub enum Pass {
 pub struct Session<'m> {
     model: &'m Model,
     state: Option<State>,
+    /// Files changed on disk (not in the overlay) since the last run.
+    disk: std::collections::BTreeSet<PathBuf>,
 }
 
 /// Where a run's time went, phase by phase (`Report::stats.phases`).
@@ -74,7 +76,13 @@ struct State {
 
 impl<'m> Session<'m> {
     pub fn new(model: &'m Model) -> Session<'m> {
-        Session { model, state: None }
+        Session { model, state: None, disk: Default::default() }
+    }
+
+    /// Says that these files changed on disk: the next run reads them
+    /// again. (A session compares overlays, not the disk.)
+    pub fn disk_changed(&mut self, paths: impl IntoIterator<Item = PathBuf>) {
+        self.disk.extend(paths.into_iter().map(|p| Overlay::key(&p)));
     }
 
     /// Analyses `opts` (see the module doc).
@@ -84,7 +92,7 @@ impl<'m> Session<'m> {
         let same_inputs =
             self.state.as_ref().is_some_and(|s| s.paths == opts.paths && s.tree_context == opts.tree_context);
         let pass = match self.state.as_mut().filter(|_| same_inputs) {
-            Some(state) => match update(self.model, state, opts, &mut laps) {
+            Some(state) => match update(self.model, state, opts, std::mem::take(&mut self.disk), &mut laps) {
                 Ok(pass) => pass,
                 Err(_) => {
                     self.state = Some(whole(self.model, opts));
@@ -140,8 +148,18 @@ fn reported(prog: &Program) -> impl Fn(FuncId) -> bool + Sync + '_ {
 struct Rebuild;
 
 /// The changed files replaced, the analysis updated.
-fn update(model: &Model, state: &mut State, opts: &Options, laps: &mut Laps) -> Result<Pass, Rebuild> {
-    let changed = opts.overlay.changed_since(&state.overlay);
+fn update(
+    model: &Model,
+    state: &mut State,
+    opts: &Options,
+    disk: std::collections::BTreeSet<PathBuf>,
+    laps: &mut Laps,
+) -> Result<Pass, Rebuild> {
+    let mut changed = opts.overlay.changed_since(&state.overlay);
+    // A file the editor holds is what its buffer says, whatever the disk does.
+    changed.extend(disk.into_iter().filter(|p| opts.overlay.get(p).is_none()));
+    changed.sort();
+    changed.dedup();
     if changed.is_empty() {
         return Ok(Pass::Unchanged);
     }

@@ -119,3 +119,26 @@ fn session_agrees_with_whole_runs_on_every_fixture_edit() {
     }
     assert!(incremental > 100, "only {incremental} edits were followed incrementally");
 }
+
+/// A file changed on disk is read again once the session is told, and only
+/// then (it compares overlays, not the disk).
+#[test]
+fn session_reads_files_it_is_told_changed_on_disk() {
+    let model = Model::builtin().expect("built-in model");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("a.c");
+    let leaks = "struct foo_dev { struct mutex lock; };\nstatic int foo_set(struct foo_dev *dev, int v)\n{\n\tmutex_lock(&dev->lock);\n\tif (!kmalloc(v, GFP_KERNEL))\n\t\treturn -ENOMEM;\n\tmutex_unlock(&dev->lock);\n\treturn 0;\n}\n";
+    std::fs::write(&file, leaks.replace("\t\treturn -ENOMEM;\n", "\t\tv = 1;\n")).expect("write");
+    let paths = vec![dir.path().to_path_buf()];
+    let mut s = session::Session::new(&model);
+    let overlay = Overlay::default();
+    let (_, clean) = step(&model, &mut s, &paths, &overlay);
+    assert!(clean.is_empty(), "{clean:#?}");
+    std::fs::write(&file, leaks).expect("write");
+    let (report, pass) = s.run(&options(paths.clone(), overlay.clone()));
+    assert!(matches!(pass, session::Pass::Unchanged) && report.findings.is_empty(), "{pass:?}");
+    s.disk_changed([file.clone()]);
+    let (pass, leaking) = step(&model, &mut s, &paths, &overlay);
+    assert!(matches!(pass, session::Pass::Incremental(_)), "{pass:?}");
+    assert!(leaking.iter().any(|l| l.starts_with("lock-imbalance ") && l.contains("a.c:6:")), "{leaking:#?}");
+}

@@ -30,6 +30,8 @@ pub(crate) struct Job {
     pub watch: std::sync::Arc<driver::RunProgress>,
     /// Open documents: the lock state at their calls is recorded for hover.
     pub held_at: Vec<PathBuf>,
+    /// Files changed on disk since the last job (`didChangeWatchedFiles`).
+    pub disk_changes: Vec<PathBuf>,
 }
 
 /// What the client can take, fixed at `initialize`.
@@ -116,7 +118,10 @@ pub(crate) fn options(job: &Job) -> driver::Options {
 pub(crate) fn reanalyse(model: &Model, session: &mut Option<crate::session::Session<'_>>, job: &Job) -> Analysed {
     let opts = options(job);
     match session {
-        Some(session) => analysed(&session.run(&opts).0, job),
+        Some(session) => {
+            session.disk_changed(job.disk_changes.iter().cloned());
+            analysed(&session.run(&opts).0, job)
+        }
         None => analysed(&driver::run(model, &opts), job),
     }
 }

@@ -125,6 +125,9 @@ struct Server {
     next_run: Option<Instant>,
     next_progress: Option<Instant>,
     requests_sent: u32,
+    /// Files the client said changed on disk since the last run started:
+    /// the next run reads them again (a session would not notice).
+    disk_changes: Vec<PathBuf>,
 }
 
 impl Server {
@@ -151,6 +154,7 @@ impl Server {
             next_run: None,
             next_progress: None,
             requests_sent: 0,
+            disk_changes: Vec::new(),
         }
     }
 
@@ -247,8 +251,10 @@ impl Server {
             "textDocument/didClose" => params(note.params).map(|p| self.did_close(p)),
             // Files changed on disk (a checkout, another editor): analyse again.
             "workspace/didChangeWatchedFiles" => {
-                self.schedule(self.debounce());
-                Ok(())
+                params(note.params).map(|p: lsp_types::DidChangeWatchedFilesParams| {
+                    self.disk_changes.extend(p.changes.iter().filter_map(|c| convert::uri_to_path(&c.uri)));
+                    self.schedule(self.debounce());
+                })
             }
             // $/cancelRequest, $/setTrace, configuration changes: nothing
             // to do (requests are answered at once; settings are read at
@@ -387,6 +393,7 @@ impl Server {
             style: self.style.clone(),
             watch: watch.clone(),
             held_at: self.docs.paths().map(Path::to_path_buf).collect(),
+            disk_changes: std::mem::take(&mut self.disk_changes),
         };
         if paths.is_empty() {
             self.latest = Some(LastRun { diagnostics: BTreeMap::new(), paths });
