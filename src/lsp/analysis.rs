@@ -115,31 +115,75 @@ pub(crate) fn options(job: &Job) -> driver::Options {
 /// the findings into diagnostics. The first job is a whole run (answered
 /// from the report cache when the tree is unchanged); the session is built
 /// right after it, and every later job is an incremental run of it.
-pub(crate) fn reanalyse(model: &Model, session: &mut Option<crate::session::Session<'_>>, job: &Job) -> Analysed {
+pub(crate) fn reanalyse(
+    model: &Model,
+    session: &mut Option<crate::session::Session<'_>>,
+    texts: &mut TextCache,
+    job: &Job,
+) -> Analysed {
     let opts = options(job);
     match session {
         Some(session) => {
             session.disk_changed(job.disk_changes.iter().cloned());
-            analysed(&session.run(&opts).0, job)
+            analysed(&session.run(&opts).0, job, texts)
         }
-        None => analysed(&driver::run(model, &opts), job),
+        None => analysed(&driver::run(model, &opts), job, texts),
+    }
+}
+
+/// Line indexes of files on disk and their URIs, kept from job to job: a
+/// file is read again only when its size or modification time changed.
+#[derive(Default)]
+pub(crate) struct TextCache {
+    disk: FxHashMap<PathBuf, (Option<std::time::SystemTime>, u64, Arc<LineIndex<Arc<[u8]>>>)>,
+    uris: FxHashMap<PathBuf, Option<Url>>,
+    keys: FxHashMap<PathBuf, PathBuf>,
+}
+
+impl TextCache {
+    fn disk_index(&mut self, path: &Path) -> Option<Arc<LineIndex<Arc<[u8]>>>> {
+        let meta = std::fs::metadata(path).ok()?;
+        let (mtime, len) = (meta.modified().ok(), meta.len());
+        if let Some((m, l, index)) = self.disk.get(path) {
+            if *m == mtime && *l == len && mtime.is_some() {
+                return Some(index.clone());
+            }
+        }
+        let bytes: Arc<[u8]> = std::fs::read(path).ok()?.into();
+        let index = Arc::new(LineIndex::new(bytes));
+        self.disk.insert(path.to_path_buf(), (mtime, len, index.clone()));
+        Some(index)
+    }
+
+    fn uri(&mut self, path: &Path) -> Option<Url> {
+        if let Some(uri) = self.uris.get(path) {
+            return uri.clone();
+        }
+        let uri = path_to_uri(&self.key(path));
+        self.uris.insert(path.to_path_buf(), uri.clone());
+        uri
+    }
+
+    /// `Overlay::key`, which asks the file system, once per path.
+    fn key(&mut self, path: &Path) -> PathBuf {
+        self.keys.entry(path.to_path_buf()).or_insert_with(|| Overlay::key(path)).clone()
     }
 }
 
 /// The report as diagnostics, per file.
-fn analysed(report: &driver::Report, job: &Job) -> Analysed {
-    let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default() };
+fn analysed(report: &driver::Report, job: &Job, kept: &mut TextCache) -> Analysed {
+    let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default(), kept };
     let mut diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
     for finding in &report.findings {
         let Some(file) = report.files.get(finding.file as usize) else { continue };
         let diag = diagnostic(finding, &mut texts, &job.style);
-        diagnostics.entry(Overlay::key(&file.path)).or_default().push(diag);
+        diagnostics.entry(texts.kept.key(&file.path)).or_default().push(diag);
     }
     let mut call_states: BTreeMap<PathBuf, Vec<(Range, String)>> = BTreeMap::new();
     for (file, state) in &report.call_states {
         let Some(source) = report.files.get(*file as usize) else { continue };
         let range = texts.range(*file, state.span, job.style.encoding);
-        call_states.entry(Overlay::key(&source.path)).or_default().push((range, describe_call(state)));
+        call_states.entry(texts.kept.key(&source.path)).or_default().push((range, describe_call(state)));
     }
     Analysed {
         call_states,
@@ -235,23 +279,23 @@ fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
 struct Texts<'a> {
     overlay: &'a Overlay,
     files: &'a [SourceFile],
-    cache: FxHashMap<u32, Option<LineIndex<Arc<[u8]>>>>,
+    cache: FxHashMap<u32, Option<Arc<LineIndex<Arc<[u8]>>>>>,
+    kept: &'a mut TextCache,
 }
 
 impl Texts<'_> {
     fn index(&mut self, file: u32) -> Option<&LineIndex<Arc<[u8]>>> {
-        let (overlay, files) = (self.overlay, self.files);
+        let (overlay, files, kept) = (self.overlay, self.files, &mut *self.kept);
         self.cache
             .entry(file)
             .or_insert_with(|| {
                 let path = &files.get(file as usize)?.path;
-                let bytes: Arc<[u8]> = match overlay.get(path) {
-                    Some(bytes) => bytes?.clone(),
-                    None => std::fs::read(path).ok()?.into(),
-                };
-                Some(LineIndex::new(bytes))
+                match overlay.get(path) {
+                    Some(bytes) => Some(Arc::new(LineIndex::new(bytes?.clone()))),
+                    None => kept.disk_index(path),
+                }
             })
-            .as_ref()
+            .as_deref()
     }
 
     fn range(&mut self, file: u32, span: Span, enc: Encoding) -> Range {
@@ -270,8 +314,9 @@ impl Texts<'_> {
         }
     }
 
-    fn uri(&self, file: u32) -> Option<Url> {
-        path_to_uri(&Overlay::key(&self.files.get(file as usize)?.path))
+    fn uri(&mut self, file: u32) -> Option<Url> {
+        let path = &self.files.get(file as usize)?.path;
+        self.kept.uri(path)
     }
 
     fn display_line(&self, file: u32, span: Span) -> (&str, u32) {

@@ -40,9 +40,11 @@ impl Worker {
                 }
             };
             let mut session: Option<Session> = None;
+            let mut texts = analysis::TextCache::default();
             for job in job_rx {
-                let run =
-                    std::panic::AssertUnwindSafe(|| pool.install(|| analysis::reanalyse(&model, &mut session, &job)));
+                let run = std::panic::AssertUnwindSafe(|| {
+                    pool.install(|| analysis::reanalyse(&model, &mut session, &mut texts, &job))
+                });
                 let result = std::panic::catch_unwind(run).map_err(|panic| {
                     let what = panic.downcast_ref::<&str>().map(|s| s.to_string());
                     what.or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_else(|| "a panic".into())
