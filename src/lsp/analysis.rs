@@ -131,17 +131,21 @@ pub(crate) fn reanalyse(
     }
 }
 
+/// A file's text with its line starts, for UTF-16 positions.
+type TextIndex = LineIndex<Arc<[u8]>>;
+
 /// Line indexes of files on disk and their URIs, kept from job to job: a
 /// file is read again only when its size or modification time changed.
 #[derive(Default)]
 pub(crate) struct TextCache {
-    disk: FxHashMap<PathBuf, (Option<std::time::SystemTime>, u64, Arc<LineIndex<Arc<[u8]>>>)>,
+    /// Per path: the modification time and size it was read at, and its index.
+    disk: FxHashMap<PathBuf, (Option<std::time::SystemTime>, u64, Arc<TextIndex>)>,
     uris: FxHashMap<PathBuf, Option<Url>>,
     keys: FxHashMap<PathBuf, PathBuf>,
 }
 
 impl TextCache {
-    fn disk_index(&mut self, path: &Path) -> Option<Arc<LineIndex<Arc<[u8]>>>> {
+    fn disk_index(&mut self, path: &Path) -> Option<Arc<TextIndex>> {
         let meta = std::fs::metadata(path).ok()?;
         let (mtime, len) = (meta.modified().ok(), meta.len());
         if let Some((m, l, index)) = self.disk.get(path) {
@@ -279,12 +283,12 @@ fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
 struct Texts<'a> {
     overlay: &'a Overlay,
     files: &'a [SourceFile],
-    cache: FxHashMap<u32, Option<Arc<LineIndex<Arc<[u8]>>>>>,
+    cache: FxHashMap<u32, Option<Arc<TextIndex>>>,
     kept: &'a mut TextCache,
 }
 
 impl Texts<'_> {
-    fn index(&mut self, file: u32) -> Option<&LineIndex<Arc<[u8]>>> {
+    fn index(&mut self, file: u32) -> Option<&TextIndex> {
         let (overlay, files, kept) = (self.overlay, self.files, &mut *self.kept);
         self.cache
             .entry(file)
