@@ -113,6 +113,56 @@ pub struct Report {
     pub call_states: Vec<(u32, CallState)>,
 }
 
+/// What a run has found out before it analyses: its inputs, its loader,
+/// and the report cache's key.
+struct Prepared<'o> {
+    found: discover::Discovered,
+    all: Vec<(PathBuf, String, bool)>,
+    problems: Vec<String>,
+    loader: Loader<'o>,
+    run_key: Option<crate::cache::Key>,
+}
+
+/// Discovers the inputs and asks the report cache: `Ok` when a run over
+/// exactly these files, of these contents, with this build and model, is
+/// there to read back.
+fn prepare<'o>(
+    model: &Model,
+    opts: &'o Options,
+    stats: &mut Stats,
+    lap: &mut impl FnMut(&mut Stats, &'static str),
+) -> Result<Report, Prepared<'o>> {
+    let (found, all, mut problems) = discover_inputs(opts);
+    lap(stats, "discover");
+    let loader = loader(model, opts, &mut problems);
+    let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
+        let key = run_key(cache, model, opts, &all, &found.missing, &problems);
+        lap(stats, "hash inputs");
+        key
+    });
+    if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
+        match cache.load_report::<CachedReport>(key) {
+            Lookup::Hit(cached) => {
+                lap(stats, "read report");
+                let mut hit = stats.clone();
+                hit.report_cache = Some(true);
+                hit.cache = Some((0, 0, 0, 0));
+                if let Some(report) = cached.into_report(hit) {
+                    return Ok(report);
+                }
+            }
+            Lookup::Miss => {}
+            Lookup::Corrupt(why) => problems.push(why),
+        }
+    }
+    Err(Prepared { found, all, problems, loader, run_key })
+}
+
+/// The report the cache holds for `opts`, if it holds one (no analysis).
+pub fn cached(model: &Model, opts: &Options) -> Option<Report> {
+    prepare(model, opts, &mut Stats::default(), &mut |_, _| {}).ok()
+}
+
 pub fn run(model: &Model, opts: &Options) -> Report {
     let mut stats = Stats::default();
     let mut clock = std::time::Instant::now();
@@ -122,31 +172,10 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let (found, all, mut problems) = discover_inputs(opts);
-    lap(&mut stats, "discover");
-    let loader = loader(model, opts, &mut problems);
-    // A run over exactly these files, of these contents, with this build and
-    // model, reports what it reported last time: read it back.
-    let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
-        let key = run_key(cache, model, opts, &all, &found.missing, &problems);
-        lap(&mut stats, "hash inputs");
-        key
-    });
-    if let (Some(cache), Some(key)) = (&loader.cache, &run_key) {
-        match cache.load_report::<CachedReport>(key) {
-            Lookup::Hit(cached) => {
-                lap(&mut stats, "read report");
-                let mut hit = stats.clone();
-                hit.report_cache = Some(true);
-                hit.cache = Some((0, 0, 0, 0));
-                if let Some(report) = cached.into_report(hit) {
-                    return report;
-                }
-            }
-            Lookup::Miss => {}
-            Lookup::Corrupt(why) => problems.push(why),
-        }
-    }
+    let Prepared { found, all, mut problems, loader, run_key } = match prepare(model, opts, &mut stats, &mut lap) {
+        Ok(report) => return report,
+        Err(prepared) => prepared,
+    };
     let mut cache_notices = Vec::new();
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");

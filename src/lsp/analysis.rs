@@ -112,12 +112,13 @@ pub(crate) fn options(job: &Job) -> driver::Options {
 }
 
 /// Analyses `job.paths` with the overlay standing in for the disk and turns
-/// the findings into diagnostics. The first job is a whole run (answered
-/// from the report cache when the tree is unchanged); the session is built
-/// right after it, and every later job is an incremental run of it.
-pub(crate) fn reanalyse(
-    model: &Model,
-    session: &mut Option<crate::session::Session<'_>>,
+/// the findings into diagnostics. The first job is answered from the report
+/// cache when the tree is unchanged (the session is built right after), or
+/// else by building the session; every later job is an incremental run of
+/// it.
+pub(crate) fn reanalyse<'m>(
+    model: &'m Model,
+    session: &mut Option<crate::session::Session<'m>>,
     texts: &mut TextCache,
     job: &Job,
 ) -> Analysed {
@@ -127,7 +128,15 @@ pub(crate) fn reanalyse(
             session.disk_changed(job.disk_changes.iter().cloned());
             analysed(&session.run(&opts).0, job, texts)
         }
-        None => analysed(&driver::run(model, &opts), job, texts),
+        None => match driver::cached(model, &opts) {
+            Some(report) => analysed(&report, job, texts),
+            None => {
+                let mut fresh = crate::session::Session::new(model);
+                let (report, _) = fresh.run(&opts);
+                *session = Some(fresh);
+                analysed(&report, job, texts)
+            }
+        },
     }
 }
 

@@ -53,9 +53,9 @@ impl Worker {
                 if done_tx.send(result).is_err() {
                     return;
                 }
-                // After the first answer (or a panic, which may have left the
-                // session half-updated): a new session, built from this job,
-                // takes the next ones.
+                // After a first answer the report cache gave (or a panic,
+                // which may have left the session half-updated): a new
+                // session, built from this job, takes the next ones.
                 if session.is_none() || failed {
                     let mut fresh = Session::new(&model);
                     let build = std::panic::AssertUnwindSafe(|| pool.install(|| fresh.run(&analysis::options(&job))));
