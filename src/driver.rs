@@ -131,7 +131,7 @@ fn prepare<'o>(
     opts: &'o Options,
     stats: &mut Stats,
     lap: &mut impl FnMut(&mut Stats, &'static str),
-) -> Result<Report, Prepared<'o>> {
+) -> Result<Report, Box<Prepared<'o>>> {
     let (found, all, mut problems) = discover_inputs(opts);
     lap(stats, "discover");
     let loader = loader(model, opts, &mut problems);
@@ -155,7 +155,7 @@ fn prepare<'o>(
             Lookup::Corrupt(why) => problems.push(why),
         }
     }
-    Err(Prepared { found, all, problems, loader, run_key })
+    Err(Box::new(Prepared { found, all, problems, loader, run_key }))
 }
 
 /// The report the cache holds for `opts`, if it holds one (no analysis).
@@ -174,7 +174,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     };
     let Prepared { found, all, mut problems, loader, run_key } = match prepare(model, opts, &mut stats, &mut lap) {
         Ok(report) => return report,
-        Err(prepared) => prepared,
+        Err(prepared) => *prepared,
     };
     let mut cache_notices = Vec::new();
     let bar = progress_bar(opts.progress, all.len() as u64);
