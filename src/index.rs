@@ -225,6 +225,8 @@ pub struct Program {
     /// struct is in (`rth->dst.input = f`); bound after `bindings`. Both
     /// lists are in file order.
     path_bindings: Vec<(FileId, Sym, Sym, Sym)>,
+    /// What the registration-wrapper pass found (`wrappers.rs`).
+    pub(crate) forwarding: crate::wrappers::Forwarding,
     /// Functions a replaced file no longer defines (`update.rs`): inert.
     dead: FxHashSet<FuncId>,
     /// Per file, digests of what it defines outside function bodies
@@ -660,6 +662,7 @@ impl<'m> ProgramBuilder<'m> {
             class_flag_calls: Vec::new(),
             bindings: Vec::new(),
             path_bindings: Vec::new(),
+            forwarding: Default::default(),
             dead: FxHashSet::default(),
             file_items: Vec::new(),
         };

@@ -17,12 +17,66 @@ use smallvec::SmallVec;
 /// Wrappers of wrappers are followed this many levels up.
 const MAX_WRAPPER_DEPTH: usize = 3;
 
-type Binders = FxHashMap<Sym, SmallVec<[(u8, IrqLevel); 1]>>;
+pub(crate) type Binders = FxHashMap<Sym, SmallVec<[(u8, IrqLevel); 1]>>;
+
+/// What the pass found, kept so that replacing a file redoes only its part:
+/// the wrappers (by name, with their handler positions) and every call of
+/// one that passes a function there, in caller order.
+#[derive(Default)]
+pub struct Forwarding {
+    wrappers: Binders,
+    calls: Vec<(FuncId, Sym, Sym, IrqLevel)>,
+}
 
 /// Binds the handlers passed to wrappers of the model's interrupt-context
 /// registrations (`bind-handler ... context=`), as `bind_handlers` binds
 /// those passed to the primitives themselves.
 pub fn bind_forwarded_handlers(prog: &mut Program, model: &Model) {
+    let known = known_binders(prog, model);
+    if known.is_empty() {
+        return;
+    }
+    let primitives: FxHashSet<Sym> = known.keys().copied().collect();
+    let wrappers = wrappers(prog, known, &primitives);
+    let calls = if wrappers.is_empty() { Vec::new() } else { wrapper_calls(prog, &wrappers, 0..prog.funcs.len()) };
+    prog.forwarding = Forwarding { wrappers, calls };
+    bind_calls(prog);
+}
+
+/// `bind_forwarded_handlers` after `funcs` were replaced: when none of them
+/// forwards a parameter to a registering call or a wrapper (before or after
+/// the change: `forwarded`), the wrappers are what they were and only these
+/// functions' calls of them are looked at again.
+pub fn rebind_forwarded_handlers(prog: &mut Program, model: &Model, funcs: &FxHashSet<FuncId>, forwarded: bool) {
+    if forwarded {
+        return bind_forwarded_handlers(prog, model);
+    }
+    let mut calls = std::mem::take(&mut prog.forwarding.calls);
+    calls.retain(|(caller, ..)| !funcs.contains(caller));
+    let mut ids: Vec<usize> = funcs.iter().map(|&f| f as usize).collect();
+    ids.sort_unstable();
+    calls.extend(wrapper_calls(prog, &prog.forwarding.wrappers, ids.into_iter()));
+    calls.sort_by_key(|(caller, ..)| *caller);
+    prog.forwarding.calls = calls;
+    bind_calls(prog);
+}
+
+/// Whether any of `funcs` passes a parameter on to a registering primitive
+/// or a known wrapper (so the wrappers themselves may change).
+pub fn forwards(prog: &Program, model: &Model, funcs: impl Iterator<Item = FuncId>) -> bool {
+    let known = known_binders(prog, model);
+    funcs.into_iter().any(|f| {
+        let def = &prog.funcs[f as usize];
+        def.calls.bare_args.iter().any(|&(at, _, arg)| {
+            let callee = def.calls.callees[at as usize];
+            matches!(arg, BareArg::Param(_))
+                && (known.contains_key(&callee) || prog.forwarding.wrappers.contains_key(&callee))
+        })
+    })
+}
+
+/// The model's registering primitives with an interrupt context, by name.
+fn known_binders(prog: &Program, model: &Model) -> Binders {
     let mut known: Binders = FxHashMap::default();
     for (name, prim) in &model.primitives {
         if let Primitive::BindHandler { handler, context: Some(level), .. } = prim {
@@ -31,17 +85,19 @@ pub fn bind_forwarded_handlers(prog: &mut Program, model: &Model) {
             }
         }
     }
-    if known.is_empty() {
-        return;
-    }
-    let primitives: FxHashSet<Sym> = known.keys().copied().collect();
-    let wrappers = wrappers(prog, known, &primitives);
-    if wrappers.is_empty() {
-        return;
-    }
-    // Every call of a wrapper that passes a function at its handler position.
-    let mut found: Vec<(FuncId, Sym, Sym, IrqLevel)> = Vec::new();
-    for (caller, def) in prog.funcs.iter().enumerate() {
+    known
+}
+
+/// Every call, in `ids`, of a wrapper that passes a function at its
+/// handler position.
+fn wrapper_calls(
+    prog: &Program,
+    wrappers: &Binders,
+    ids: impl Iterator<Item = usize>,
+) -> Vec<(FuncId, Sym, Sym, IrqLevel)> {
+    let mut found = Vec::new();
+    for caller in ids {
+        let def = &prog.funcs[caller];
         for &(at, pos, arg) in def.calls.bare_args.iter() {
             let BareArg::Global(g) = arg else { continue };
             let callee = def.calls.callees[at as usize];
@@ -52,7 +108,13 @@ pub fn bind_forwarded_handlers(prog: &mut Program, model: &Model) {
             }
         }
     }
-    for (caller, wrapper, handler, level) in found {
+    found
+}
+
+/// The handlers the kept wrapper calls pass, bound to their context.
+fn bind_calls(prog: &mut Program) {
+    let calls = std::mem::take(&mut prog.forwarding.calls);
+    for &(caller, wrapper, handler, level) in &calls {
         let file = prog.funcs[caller as usize].file;
         let Target::Functions(ids) = prog.resolve_call(handler, file) else { continue };
         let span = call_span(prog, caller, wrapper, handler).unwrap_or(prog.funcs[caller as usize].func.span);
@@ -65,6 +127,7 @@ pub fn bind_forwarded_handlers(prog: &mut Program, model: &Model) {
             }
         }
     }
+    prog.forwarding.calls = calls;
 }
 
 /// Functions that pass a parameter on, unchanged, to a registering call's

@@ -169,6 +169,7 @@ impl Program {
             }
         }
 
+        let forwarded_before = crate::wrappers::forwards(self, model, old_ids.iter().copied());
         // From here on the program changes.
         for item in added_items {
             match item {
@@ -319,7 +320,9 @@ impl Program {
         // In file order, as building binds them.
         splice_file(&mut self.bindings, file_id, direct);
         splice_file(&mut self.path_bindings, file_id, through);
-        update.own_classes_changed = self.rebind(model, &mut update.dirty);
+        let changed: FxHashSet<FuncId> = old_ids.iter().chain(&update.added).copied().collect();
+        let forwarded = forwarded_before || crate::wrappers::forwards(self, model, changed.iter().copied());
+        update.own_classes_changed = self.rebind(model, &mut update.dirty, &changed, forwarded);
         update.dirty.sort_unstable();
         update.dirty.dedup();
         Ok(update)
@@ -346,10 +349,11 @@ impl Program {
         }
     }
 
-    /// Runs the binding passes again; functions whose entry locks or
+    /// Runs the binding passes again (the wrapper pass only over `changed`
+    /// unless they `forwarded` handlers); functions whose entry locks or
     /// interrupt context changed go into `dirty`. True when the classes
     /// `lockdep_set_class()` names changed.
-    fn rebind(&mut self, model: &Model, dirty: &mut Vec<FuncId>) -> bool {
+    fn rebind(&mut self, model: &Model, dirty: &mut Vec<FuncId>, changed: &FxHashSet<FuncId>, forwarded: bool) -> bool {
         let old_own = std::mem::take(&mut self.own_classes);
         let old_locks = std::mem::take(&mut self.entry_locks);
         let old_roots = std::mem::take(&mut self.irq_roots);
@@ -360,7 +364,7 @@ impl Program {
         self.bind_callbacks(model, &paths);
         (self.bindings, self.path_bindings) = (bindings, paths);
         self.bind_handlers(model);
-        crate::wrappers::bind_forwarded_handlers(self, model);
+        crate::wrappers::rebind_forwarded_handlers(self, model, changed, forwarded);
         changed_keys(&old_locks, &self.entry_locks, |a, b| a == b, dirty);
         changed_keys(&old_roots, &self.irq_roots, |a: &IrqRoot, b: &IrqRoot| a.level == b.level, dirty);
         changed_keys(&old_off, &self.irqs_off_entry, |a, b| a == b, dirty);
