@@ -221,11 +221,18 @@ fn extractor_hash(salt: &[u8]) -> [u8; 32] {
 /// entry format and the salt. Without a readable binary the version string
 /// stands in, which is still right for released builds.
 fn build_hash(salt: &[u8]) -> [u8; 32] {
+    // The binary is read and hashed once per process: a session opens the
+    // cache on every edit, and the binary is tens of megabytes.
+    static EXE: std::sync::OnceLock<Option<[u8; 32]>> = std::sync::OnceLock::new();
+    let exe = EXE.get_or_init(|| {
+        let bytes = std::env::current_exe().ok().and_then(|p| std::fs::read(p).ok())?;
+        Some(*blake3::hash(&bytes).as_bytes())
+    });
     let mut h = blake3::Hasher::new();
     h.update(&FORMAT.to_le_bytes());
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    if let Some(exe) = std::env::current_exe().ok().and_then(|p| std::fs::read(p).ok()) {
-        h.update(&exe);
+    if let Some(exe) = exe {
+        h.update(exe);
     }
     h.update(salt);
     *h.finalize().as_bytes()
