@@ -84,7 +84,7 @@ type HandlerSide<'a> = (FuncId, &'a IrqRoot, &'a Acquisition);
 pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
     let uses = unsafe_uses(prog, analysis);
     let mut roots: Vec<(&FuncId, &IrqRoot)> = prog.irq_roots.iter().collect();
-    roots.sort_by_key(|(id, _)| (fn_name(prog, **id), **id));
+    roots.sort_by_cached_key(|(id, _)| (fn_name(prog, **id), **id));
     // Handler-side acquisitions by (class, level), in handler-name order.
     let mut keys: Vec<(ClassId, IrqLevel)> = Vec::new();
     let mut sides: FxHashMap<(ClassId, IrqLevel), Vec<HandlerSide>> = FxHashMap::default();
