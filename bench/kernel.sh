@@ -14,6 +14,10 @@
 #   one file changed the same on a hard-linked copy of the tree in which one
 #                    file (mm/oom_kill.c) has one more line: every other
 #                    file's facts come from the cache, the analysis runs
+#   server           `lockpath server` started on that copy (its first
+#                    run, facts cached), then the changed file put back as
+#                    it was and `lockpath check` timed again: answered by
+#                    the server, its JSON must equal cold's byte for byte
 #   -j 1             like one-file-changed but single-threaded on the
 #                    unchanged tree with the report cache emptied: its JSON
 #                    must equal cold's byte for byte (determinism)
@@ -84,7 +88,7 @@ timed() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 # The report cache answers a run whose inputs are all unchanged; rows that
 # must run the analysis empty it (its layout: <dir>/facts-v1/<build>/reports).
-forget_reports() { rm -rf "$1"/facts-v1/*/reports; }
+forget_reports() { rm -rf "$1"/analysis-v1/*/reports; }
 
 log "warming the page cache"
 find "$tree" -type f \( -name '*.c' -o -name '*.h' \) -print0 | xargs -0 cat >/dev/null
@@ -112,6 +116,29 @@ cp "$tree/$changed_file" "$copy/$changed_file"
 echo "/* lockpath bench: one changed line */" >>"$copy/$changed_file"
 timed one-file "$tmp/one.json" "$lockpath" check --cache-dir "$cache" --stats --format json "$copy"
 row "one file changed ($changed_file)" "$WALL" "$RSS" "$(ratio "$WALL" "$floor_s")"
+
+if ! skip server; then
+    server_log="$tmp/server.log"
+    log "server: $lockpath server --cache-dir $cache $copy"
+    started=$(date +%s.%N)
+    "$lockpath" server --cache-dir "$cache" "$copy" 2>"$server_log" &
+    server_pid=$!
+    until grep -q "answering" "$server_log" 2>/dev/null; do
+        kill -0 "$server_pid" 2>/dev/null || { log "the server died (see $server_log)"; exit 1; }
+        sleep 0.5
+    done
+    server_up="$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.2f", b - a }')"
+    server_rss="$(awk '/VmHWM/ { printf "%d", $2 / 1024 }' "/proc/$server_pid/status")"
+    row "\`lockpath server\` started (first run, facts cached)" "$server_up" "$server_rss" "$(ratio "$server_up" "$floor_s")"
+    rm "$copy/$changed_file"
+    cp "$tree/$changed_file" "$copy/$changed_file"
+    timed served "$tmp/served.json" "$lockpath" check --cache-dir "$cache" --stats --format json "$copy"
+    grep -q "answered by the check server" "$errlog" || { log "the check was not answered by the server"; exit 1; }
+    row "one file changed, answered by \`lockpath server\`" "$WALL" "$RSS" "$(ratio "$WALL" "$floor_s")"
+    cmp -s "$tmp/cold.json" "$tmp/served.json" && served_same=yes || served_same=NO
+    "$lockpath" server --stop --cache-dir "$cache" "$copy" || true
+    wait "$server_pid" || true
+fi
 
 forget_reports "$cache"
 timed j1 "$tmp/j1.json" "$lockpath" check --cache-dir "$cache" -j 1 --stats --format json "$tree"
@@ -157,7 +184,7 @@ fi
     echo "|---|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     echo
-    echo "Deterministic: -j 1 JSON = -j 2 cold JSON: $j1_same; warm JSON = cold JSON: $warm_same."
+    echo "Deterministic: -j 1 JSON = -j 2 cold JSON: $j1_same; warm JSON = cold JSON: $warm_same; the server's answer = cold JSON: ${served_same:-not run}."
     if [ "${#scaling[@]}" -gt 0 ]; then
         echo
         echo "| scaling (cold, no cache) | MB parsed (with include/ context) | floor s | lockpath s | s / MB | / floor | peak RSS MiB |"
@@ -178,4 +205,4 @@ fi
     echo '```'
 } | tee "$report"
 cp "$report" "$out/kernel-latest.md"
-[ "$j1_same" = yes ] && [ "$warm_same" = yes ] || { log "output differs between runs"; exit 1; }
+[ "$j1_same" = yes ] && [ "$warm_same" = yes ] && [ "${served_same:-yes}" = yes ] || { log "output differs between runs"; exit 1; }

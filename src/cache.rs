@@ -130,6 +130,13 @@ impl FactsCache {
         Key(*h.finalize().as_bytes())
     }
 
+    /// Where a check server for this build and `key` (its inputs, options
+    /// and model) listens: beside this build's reports, so another build
+    /// never talks to it.
+    pub fn server_socket(&self, key: &Key) -> PathBuf {
+        self.analysis_dir.join("servers").join(format!("{}.sock", &key.hex()[..16]))
+    }
+
     fn report_path(&self, key: &Key) -> PathBuf {
         self.analysis_dir.join("reports").join(format!("{}.report", key.hex()))
     }

@@ -405,6 +405,19 @@ impl CachedReport {
     }
 }
 
+/// A report as bytes (the report cache's encoding, without its frame): what
+/// the check server sends its clients. Stats and the lock-order graph are
+/// not part of it.
+pub fn encode_report(report: &Report) -> Vec<u8> {
+    postcard::to_allocvec(&CachedReport::of(report)).unwrap_or_default()
+}
+
+/// The report `encode_report` gave, with `stats`; `None` when the bytes do
+/// not decode (or name a check this build does not have).
+pub fn decode_report(bytes: &[u8], stats: Stats) -> Option<Report> {
+    postcard::from_bytes::<CachedReport>(bytes).ok()?.into_report(stats)
+}
+
 /// The report cache's key: the build (in the cache), the model, the
 /// options that change what is analysed, and every file in order with its
 /// name and a hash of its contents (or why it cannot be read).

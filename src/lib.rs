@@ -22,5 +22,6 @@ pub mod model;
 pub mod output;
 pub mod overlay;
 pub mod series;
+pub mod server;
 pub mod session;
 pub mod wrappers;

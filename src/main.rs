@@ -37,6 +37,10 @@ enum Command {
     },
     /// Run as a language server (LSP over stdin/stdout) for editors
     Lsp,
+    /// Keep PATHS analysed in memory and answer `lockpath check PATHS`
+    /// (run from the same directory, with the same options) from there:
+    /// after an edit, a check costs what the edit reaches
+    Server(Box<ServerArgs>),
     /// Print the lock-event IR extracted from one file (for debugging lockpath)
     #[command(hide = true)]
     DebugIr { file: PathBuf },
@@ -52,6 +56,50 @@ enum Command {
         no_compare: bool,
         paths: Vec<PathBuf>,
     },
+}
+
+/// What decides how a tree is analysed, shared by `check` and `server`.
+#[derive(clap::Args)]
+struct AnalysisArgs {
+    /// Configuration file (default: .lockpath.toml at the top of the tree)
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Do not read the kernel tree's include/ as context
+    #[arg(long)]
+    no_tree_context: bool,
+    /// Extra lock-model file (format: queries/README.md); may be repeated
+    #[arg(long = "model", value_name = "FILE")]
+    models: Vec<PathBuf>,
+    /// Worker threads (default: all cores; RAYON_NUM_THREADS is honoured)
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
+    jobs: Option<usize>,
+    /// Directory of the per-file facts cache [default: $XDG_CACHE_HOME/lockpath or ~/.cache/lockpath]
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Parse every file, reading and writing no cache (and asking no check server)
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+    /// Skip files larger than this many MiB
+    #[arg(long, value_name = "MIB", default_value_t = 16)]
+    max_file_size: u64,
+}
+
+#[derive(clap::Args)]
+struct ServerArgs {
+    /// C files and directories to keep analysed, as `lockpath check` will be given them
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Stop the server for these paths and options instead
+    #[arg(long)]
+    stop: bool,
+    /// Exit after this many minutes without a request (0: never)
+    #[arg(long, value_name = "MIN", default_value_t = 180)]
+    idle_exit: u64,
+    /// Print nothing but errors
+    #[arg(short, long)]
+    quiet: bool,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
 }
 
 #[derive(clap::Args)]
@@ -77,24 +125,12 @@ struct CheckArgs {
     /// Warnings fail the run too (exit 1)
     #[arg(long)]
     strict: bool,
-    /// Configuration file (default: .lockpath.toml at the top of the tree)
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
     /// Report only findings not in this earlier `--format json` report
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
     /// Output format
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
-    /// Do not read the kernel tree's include/ as context
-    #[arg(long)]
-    no_tree_context: bool,
-    /// Extra lock-model file (format: queries/README.md); may be repeated
-    #[arg(long = "model", value_name = "FILE")]
-    models: Vec<PathBuf>,
-    /// Worker threads (default: all cores; RAYON_NUM_THREADS is honoured)
-    #[arg(short = 'j', long = "jobs", value_name = "N")]
-    jobs: Option<usize>,
     /// Print only findings (no per-file notes, no summary line)
     #[arg(short, long)]
     quiet: bool,
@@ -110,15 +146,11 @@ struct CheckArgs {
     /// Print time per phase and sizes to stderr
     #[arg(long)]
     stats: bool,
-    /// Directory of the per-file facts cache [default: $XDG_CACHE_HOME/lockpath or ~/.cache/lockpath]
-    #[arg(long, value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Parse every file, reading and writing no cache
-    #[arg(long, conflicts_with = "cache_dir")]
-    no_cache: bool,
-    /// Skip files larger than this many MiB
-    #[arg(long, value_name = "MIB", default_value_t = 16)]
-    max_file_size: u64,
+    /// Do not ask a running `lockpath server` for these paths; analyse here
+    #[arg(long)]
+    no_server: bool,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -145,6 +177,7 @@ fn main() -> ExitCode {
         Command::DebugIr { file } => debug_ir(&file),
         Command::DebugSession { edits, no_compare, paths } => debug_session(&edits, no_compare, paths),
         Command::Lsp => lockpath::lsp::run().context("cannot start the language server"),
+        Command::Server(args) => server(*args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
@@ -160,11 +193,7 @@ fn main() -> ExitCode {
 }
 
 fn check(args: CheckArgs) -> anyhow::Result<u8> {
-    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);
-    if let Some(j) = args.jobs {
-        pool = pool.num_threads(j.max(1));
-    }
-    let pool = pool.build().context("cannot start worker threads")?;
+    let pool = thread_pool(args.analysis.jobs)?;
     let patches: Vec<&PathBuf> = args.paths.iter().filter(|p| series::is_patch_input(p)).collect();
     let is_series = args.git.is_some() || !patches.is_empty();
     if is_series {
@@ -183,9 +212,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         (None, true) => Some(PathBuf::from(".")),
         (None, false) => args.paths.first().and_then(|p| lockpath::discover::kernel_tree_root(p)),
     };
-    let config = config::Config::find(args.config.as_deref(), root.as_deref().or(Some(std::path::Path::new("."))))?;
-    let mut model = Model::load(&args.models).context("cannot load the lock model")?;
-    config.extend_model(&mut model)?;
+    let (config, model) = load_model(&args.analysis, root.as_deref())?;
     let mut filters = match config::Filters::new(&config, &args.ignore) {
         Ok(f) => f,
         Err(e) => {
@@ -202,18 +229,14 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     if is_series {
         return check_series(&args, &model, &filters, root.unwrap_or_else(|| PathBuf::from(".")), &pool);
     }
-    let opts = driver::Options {
-        held_at: Vec::new(),
-        paths: args.paths.clone(),
-        tree_context: !args.no_tree_context,
-        max_file_size: args.max_file_size.saturating_mul(1 << 20),
-        want_order_graph: args.graph.is_some(),
-        progress: !args.quiet,
-        overlay: Default::default(),
-        cache_dir: cache_dir(&args),
-        watch: None,
+    let mut opts = tree_options(&args.analysis, args.paths.clone());
+    opts.want_order_graph = args.graph.is_some();
+    opts.progress = !args.quiet;
+    let served = ask_server(&args, &model, &opts);
+    let (mut report, served) = match served {
+        Some(answer) => (answer.report, Some(answer.pass)),
+        None => (pool.install(|| driver::run(&model, &opts)), None),
     };
-    let mut report = pool.install(|| driver::run(&model, &opts));
     report.findings = filters.drop_baseline(filters.apply(std::mem::take(&mut report.findings), &report.files));
     report.summary.errors = report.findings.iter().filter(|f| f.severity == lockpath::finding::Severity::Error).count();
     report.summary.warnings =
@@ -237,7 +260,7 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
     if args.stats {
         let output_took = output_started.elapsed();
         let mut err = std::io::stderr().lock();
-        let peaks = report.stats.peak_kib.iter().copied().chain([None]);
+        let peaks = report.stats.peak_kib.iter().copied().chain(std::iter::repeat(None));
         for ((phase, took), peak) in report.stats.phases.iter().chain([("output", output_took)].iter()).zip(peaks) {
             let peak = peak.map(|k| format!("  peak {} MiB", k / 1024)).unwrap_or_default();
             writeln!(err, "lockpath: stats: {phase:<14} {:>8.3} s{peak}", took.as_secs_f64())?;
@@ -265,12 +288,13 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
                 s.observations
             )?;
         }
-        match s.cache {
-            Some((hits, misses, corrupt, write_errors)) => writeln!(
+        match (s.cache, &served) {
+            (_, Some(pass)) => writeln!(err, "lockpath: stats: answered by the check server ({pass})")?,
+            (Some((hits, misses, corrupt, write_errors)), None) => writeln!(
                 err,
                 "lockpath: stats: cache {hits} hits, {misses} misses, {corrupt} corrupt, {write_errors} write errors"
             )?,
-            None => writeln!(err, "lockpath: stats: cache off")?,
+            (None, None) => writeln!(err, "lockpath: stats: cache off")?,
         }
         match s.report_cache {
             Some(true) => writeln!(err, "lockpath: stats: report read from the cache (nothing changed)")?,
@@ -282,6 +306,100 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_USAGE);
     }
     Ok(gate(&report.summary, args.strict))
+}
+
+/// The report of the check server for exactly these paths and options, if
+/// one runs and answers; `None` and the caller analyses itself otherwise.
+/// The server's report has no lock-order graph, so `--graph` never asks.
+fn ask_server(args: &CheckArgs, model: &Model, opts: &driver::Options) -> Option<lockpath::server::Answer> {
+    if args.no_server || args.graph.is_some() {
+        return None;
+    }
+    match lockpath::server::ask(model, opts) {
+        Ok(Some(answer)) => {
+            if !args.quiet {
+                eprintln!("lockpath: answered by the check server for these paths ({})", answer.pass);
+            }
+            Some(answer)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            eprintln!("lockpath: {e}; checking without it");
+            None
+        }
+    }
+}
+
+/// `lockpath server PATHS`: analyses PATHS, then answers checks of them
+/// until stopped or idle; `--stop` stops the one running.
+fn server(args: ServerArgs) -> anyhow::Result<u8> {
+    let root = args.paths.first().and_then(|p| lockpath::discover::kernel_tree_root(p));
+    let (_, model) = load_model(&args.analysis, root.as_deref())?;
+    let opts = tree_options(&args.analysis, args.paths.clone());
+    if opts.cache_dir.is_none() {
+        eprintln!("lockpath: the check server needs the cache directory (it is found through it): drop --no-cache");
+        return Ok(EXIT_USAGE);
+    }
+    if args.stop {
+        if lockpath::server::stop(&model, &opts) {
+            return Ok(EXIT_CLEAN);
+        }
+        eprintln!("lockpath: no check server runs for these paths and options");
+        return Ok(EXIT_USAGE);
+    }
+    let pool = thread_pool(args.analysis.jobs)?;
+    let idle = (args.idle_exit > 0).then(|| std::time::Duration::from_secs(args.idle_exit.saturating_mul(60)));
+    let quiet = args.quiet;
+    let started = std::time::Instant::now();
+    let log = move |line: String| {
+        if !quiet {
+            eprintln!("lockpath: server: {line}");
+        }
+    };
+    pool.install(|| {
+        lockpath::server::serve(&model, &opts, idle, |socket, report| {
+            log(format!(
+                "{} files, {} functions analysed in {:.1} s; answering `lockpath check` of these paths from this directory (socket {})",
+                report.summary.files,
+                report.summary.functions,
+                started.elapsed().as_secs_f64(),
+                socket.display()
+            ))
+        }, &log)
+    })?;
+    Ok(EXIT_CLEAN)
+}
+
+/// The lock model: built in, `--model` files, and the configuration's
+/// (`--config`, else `.lockpath.toml` at `root` or here).
+fn load_model(args: &AnalysisArgs, root: Option<&std::path::Path>) -> anyhow::Result<(config::Config, Model)> {
+    let config = config::Config::find(args.config.as_deref(), root.or(Some(std::path::Path::new("."))))?;
+    let mut model = Model::load(&args.models).context("cannot load the lock model")?;
+    config.extend_model(&mut model)?;
+    Ok((config, model))
+}
+
+/// The driver's options for a tree run of `paths` (no graph, no progress).
+fn tree_options(args: &AnalysisArgs, paths: Vec<PathBuf>) -> driver::Options {
+    driver::Options {
+        held_at: Vec::new(),
+        paths,
+        tree_context: !args.no_tree_context,
+        max_file_size: args.max_file_size.saturating_mul(1 << 20),
+        want_order_graph: false,
+        progress: false,
+        overlay: Default::default(),
+        cache_dir: cache_dir(args),
+        watch: None,
+    }
+}
+
+fn thread_pool(jobs: Option<usize>) -> anyhow::Result<rayon::ThreadPool> {
+    let mut pool = rayon::ThreadPoolBuilder::new().stack_size(16 << 20);
+    if let Some(j) = jobs {
+        pool = pool.num_threads(j.max(1));
+    }
+    pool.build().context("cannot start worker threads")
 }
 
 /// 1 when errors (or, with --strict, warnings) are reported.
@@ -324,10 +442,10 @@ fn check_series(
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<u8> {
     let opts = series::Options {
-        tree_context: !args.no_tree_context,
-        max_file_size: args.max_file_size.saturating_mul(1 << 20),
+        tree_context: !args.analysis.no_tree_context,
+        max_file_size: args.analysis.max_file_size.saturating_mul(1 << 20),
         progress: !args.quiet,
-        cache_dir: cache_dir(args),
+        cache_dir: cache_dir(&args.analysis),
     };
     let result = match &args.git {
         Some(range) => pool.install(|| series::check_git(model, &opts, filters, &root, range)),
@@ -441,7 +559,7 @@ fn debug_session(edits: &[String], no_compare: bool, paths: Vec<PathBuf>) -> any
 
 /// `--cache-dir`, else the default (`$XDG_CACHE_HOME/lockpath`); none with
 /// `--no-cache` or when there is no home to put it in (said on stderr).
-fn cache_dir(args: &CheckArgs) -> Option<PathBuf> {
+fn cache_dir(args: &AnalysisArgs) -> Option<PathBuf> {
     if args.no_cache {
         return None;
     }

@@ -9,6 +9,7 @@ mod overlay;
 mod real_kernel;
 mod render;
 mod series;
+mod server;
 mod session;
 
 /// `lockpath check PATHS` as the library takes it: no cache, no progress.
