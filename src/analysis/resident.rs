@@ -436,7 +436,10 @@ fn respecialise(
         ctx.specialize_depth = depth;
         dataflow::specialized_entry(&mut ctx, key.0, key.1)
     };
-    let map = Arc::make_mut(&mut shared.classes).absorb(classes.into());
+    // Into the shared table only once this run's handle on it is gone:
+    // `make_mut` would copy every class otherwise.
+    let new: super::classes::NewClasses = classes.into();
+    let map = Arc::make_mut(&mut shared.classes).absorb(new);
     if !map.is_identity() {
         use super::remap::MapClasses;
         entry.summary.map_classes(&map);
