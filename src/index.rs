@@ -12,7 +12,10 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use smallvec::SmallVec;
 use std::path::PathBuf;
 
+mod moved;
 mod update;
+
+pub(crate) use moved::shift as moved_span;
 pub use update::{FileUpdate, Rebuild};
 
 pub type FileId = u32;

@@ -181,19 +181,21 @@ fn update(
         let file = driver::source_file(model, old.path.clone(), display, is_context, &mut facts);
         laps.lap("load");
         let one = state.prog.replace_file(model, file_id, file, *facts).map_err(|_| Rebuild)?;
+        laps.lap("replace");
         all.dirty.extend(one.dirty);
         all.added.extend(one.added);
         all.removed.extend(one.removed);
+        all.moved.extend(one.moved);
         all.old_flag_calls.extend(one.old_flag_calls);
         all.own_classes_changed |= one.own_classes_changed;
     }
     all.dirty.sort_unstable();
     all.dirty.dedup();
-    laps.lap("load+replace");
     state.overlay = opts.overlay.clone();
     let prog = &state.prog;
     let live = |id: usize| !prog.is_dead(id as FuncId) && !prog.files[prog.funcs[id].file as usize].is_context;
     state.summary.functions = (0..prog.funcs.len()).filter(|&id| live(id)).count();
+    laps.lap("count");
     let pass = match state.resident.update(prog, model, &reported(prog), &all) {
         Ok(stats) => Pass::Incremental(stats),
         Err(why) => {
@@ -232,15 +234,17 @@ fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Repor
         .into_iter()
         .map(|(f, s)| (prog.funcs[f as usize].file, s))
         .collect();
+    laps.lap("call states");
     let order_edges = if opts.want_order_graph { checks::lock_order_cycle::edges(prog, analysis) } else { Vec::new() };
     let files = prog.files.clone();
+    let edge_count = checks::lock_order_cycle::edge_count(analysis);
     laps.lap("output");
     let stats = Stats {
         phases: laps.phases,
         call_edges: analysis.stats.call_edges,
         unresolved_calls: analysis.stats.unresolved_calls,
         lock_classes: analysis.classes.count(),
-        order_edges: checks::lock_order_cycle::edge_count(analysis),
+        order_edges: edge_count,
         specialised: analysis.stats.specialised,
         observations: analysis.stats.observations,
         ..Stats::default()

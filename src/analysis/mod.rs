@@ -11,6 +11,7 @@ pub mod held;
 mod remap;
 pub mod resident;
 mod scc;
+mod shift;
 pub mod summary;
 pub mod witness;
 

@@ -175,6 +175,7 @@ impl Resident {
             return Err(Reanalyse("the classes flagged per-object or backing-off changed"));
         }
         self.place(prog, update)?;
+        self.move_observations(&update.moved, &update.dirty);
         let mut shared = Shared {
             summaries: std::mem::take(&mut self.analysis.summaries),
             specialized: std::mem::take(&mut self.specialized),
@@ -188,6 +189,29 @@ impl Resident {
         self.analysis.classes = Arc::try_unwrap(classes).unwrap_or_else(|c| Classes::clone(&c));
         self.assemble(report, replaced);
         Ok(stats)
+    }
+
+    /// The observations of functions that only moved in their file move
+    /// with them (a dirty function's are computed again anyway).
+    fn move_observations(&mut self, moved: &[(FuncId, i64)], dirty: &[FuncId]) {
+        use super::shift::ShiftSpans;
+        let moved: rustc_hash::FxHashMap<FuncId, i64> =
+            moved.iter().filter(|(f, _)| dirty.binary_search(f).is_err()).copied().collect();
+        if moved.is_empty() {
+            return;
+        }
+        for (f, obs) in &mut self.analysis.observations {
+            if let Some(&delta) = moved.get(f) {
+                obs.shift_spans(delta);
+            }
+        }
+        // Callback runs of a moved function observed it too.
+        let specialized = Arc::make_mut(&mut self.specialized);
+        for (key, entry) in specialized.iter_mut() {
+            if let Some(&delta) = moved.get(&key.0) {
+                entry.observations.iter_mut().for_each(|o| o.shift_spans(delta));
+            }
+        }
     }
 
     /// Fits the changed edges, parameters and added functions into the SCC

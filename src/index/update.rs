@@ -26,9 +26,14 @@ pub struct Rebuild(pub &'static str);
 #[derive(Debug, Default)]
 pub struct FileUpdate {
     /// Functions whose body, bindings or call resolution may have changed
-    /// (every function of the file, the added ones, and functions anywhere
-    /// that call or pass a name the file now defines), sorted.
+    /// (the file's functions that changed more than their place, the added
+    /// and removed ones, and functions anywhere that call or pass a name
+    /// the file now defines or no longer does, or whose bindings changed),
+    /// sorted.
     pub dirty: Vec<FuncId>,
+    /// The file's functions that only moved (`moved::moved_by`), by how
+    /// many bytes: what their analysis observed moves with them.
+    pub moved: Vec<(FuncId, i64)>,
     /// The functions the file added (ids at the end of the table).
     pub added: Vec<FuncId>,
     /// The functions it removed (tombstones now, `Program::is_dead`).
@@ -39,6 +44,18 @@ pub struct FileUpdate {
     pub old_flag_calls: Vec<(FuncId, crate::ir::Call)>,
     /// `lockdep_set_class()` paths changed: every class name may have.
     pub own_classes_changed: bool,
+}
+
+impl FileUpdate {
+    /// Sorts the dirty functions; a dirty function's analysis is redone, so
+    /// it neither moves nor needs its old flagging calls compared.
+    fn finish(&mut self) {
+        self.dirty.sort_unstable();
+        self.dirty.dedup();
+        let dirty = &self.dirty;
+        self.moved.retain(|(f, _)| dirty.binary_search(f).is_err());
+        self.old_flag_calls.retain(|(f, _)| dirty.binary_search(f).is_ok());
+    }
 }
 
 /// What one file defines outside its function bodies, as digests of each
@@ -201,7 +218,7 @@ impl Program {
             }
         }
         self.file_items[file_id as usize] = new_items;
-        let mut update = FileUpdate { dirty: old_ids.clone(), removed: removed.clone(), ..FileUpdate::default() };
+        let mut update = FileUpdate { dirty: removed.clone(), removed: removed.clone(), ..FileUpdate::default() };
         let in_file: FxHashSet<FuncId> = old_ids.iter().copied().collect();
         update.old_flag_calls = self.class_flag_calls.iter().filter(|(f, _)| in_file.contains(f)).cloned().collect();
         let old_model_calls = model_call_keys(self.model_calls.iter().filter(|(f, _)| in_file.contains(f)));
@@ -256,7 +273,14 @@ impl Program {
             self.collect_model_calls(model, id, &func);
             let def = FuncDef::new(file_id, func);
             match self.funcs.get_mut(id as usize) {
-                Some(slot) => *slot = def,
+                Some(slot) => {
+                    match super::moved::moved_by(slot, &def) {
+                        Some(0) => {}
+                        Some(delta) => update.moved.push((id, delta)),
+                        None => update.dirty.push(id),
+                    }
+                    *slot = def;
+                }
                 None => self.funcs.push(def),
             }
         }
@@ -313,8 +337,7 @@ impl Program {
             && old_model_calls == model_call_keys(self.model_calls.iter().filter(|(f, _)| in_file.contains(f)));
         if same {
             self.move_registrations(&in_file);
-            update.dirty.sort_unstable();
-            update.dirty.dedup();
+            update.finish();
             return Ok(update);
         }
         // In file order, as building binds them.
@@ -323,8 +346,7 @@ impl Program {
         let changed: FxHashSet<FuncId> = old_ids.iter().chain(&update.added).copied().collect();
         let forwarded = forwarded_before || crate::wrappers::forwards(self, model, changed.iter().copied());
         update.own_classes_changed = self.rebind(model, &mut update.dirty, &changed, forwarded);
-        update.dirty.sort_unstable();
-        update.dirty.dedup();
+        update.finish();
         Ok(update)
     }
 
