@@ -262,7 +262,18 @@ impl Program {
 
     /// Functions in callback slots the model says run with locks held.
     fn bind_callbacks(&mut self, model: &Model, bindings: &[(FileId, Sym, Sym, Sym)]) {
+        // The slots the model names, as symbols: most bindings fill none of
+        // them, and comparing symbols is what keeps this pass cheap enough
+        // to run again after each edit.
+        let slots = model.callbacks.iter().map(|(st, f, _, _)| (st, f));
+        let slots = slots.chain(model.irqs_off_callbacks.iter().map(|(st, f, _)| (st, f)));
+        let slots = slots.chain(model.irq_callbacks.iter().map(|(st, f, _)| (st, f)));
+        let modelled: FxHashSet<(Sym, Sym)> =
+            slots.filter_map(|(st, f)| Some((self.names.get(st)?, self.names.get(f)?))).collect();
         for &(file, ty, field, func) in bindings {
+            if !modelled.contains(&(ty, field)) {
+                continue;
+            }
             let (ty_name, field_name) = (self.name(ty).to_string(), self.name(field).to_string());
             for (st, f, class, mode) in &model.callbacks {
                 if *st != ty_name || *f != field_name {

@@ -226,7 +226,8 @@ impl Program {
         self.class_flag_calls.retain(|(f, _)| !in_file.contains(f));
         // A removed function stays as an inert tombstone: its id is kept,
         // its body and name resolution are gone.
-        let mut added_names: FxHashSet<Sym> = FxHashSet::default();
+        let mut names = NewNames::default();
+        let visible_elsewhere = |is_static: bool| !is_static || file.is_header;
         for &id in &removed {
             let name = self.funcs[id as usize].func.name;
             if let Some(list) = self.by_name.get_mut(&name) {
@@ -235,8 +236,8 @@ impl Program {
                     self.by_name.remove(&name);
                 }
             }
-            added_names.insert(name);
             let def = &self.funcs[id as usize];
+            names.add(name, visible_elsewhere(def.func.is_static));
             let tomb = crate::ir::Function {
                 name,
                 span: def.func.span,
@@ -264,7 +265,7 @@ impl Program {
                 None => {
                     let id = self.funcs.len() as FuncId;
                     self.by_name.entry(func.name).or_default().push(id);
-                    added_names.insert(func.name);
+                    names.add(func.name, visible_elsewhere(func.is_static));
                     update.added.push(id);
                     update.dirty.push(id);
                     id
@@ -289,19 +290,16 @@ impl Program {
         self.files[file_id as usize] = file;
 
         // A name the file now defines (or no longer does) may be what calls
-        // elsewhere meant.
-        if !added_names.is_empty() {
-            for (id, def) in self.funcs.iter().enumerate() {
-                let calls_it = def.calls.callees.iter().any(|s| added_names.contains(s));
-                let passes_it = def
-                    .calls
-                    .bare_args
-                    .iter()
-                    .any(|(_, _, a)| matches!(a, super::BareArg::Global(s) if added_names.contains(s)));
-                if calls_it || passes_it {
-                    update.dirty.push(id as FuncId);
-                }
-            }
+        // elsewhere meant; a static one's only calls in the file itself
+        // (`resolve_call`).
+        names.sort();
+        if !names.everywhere.is_empty() {
+            let all = 0..self.funcs.len() as FuncId;
+            update.dirty.extend(all.filter(|&id| names_any(&self.funcs[id as usize], &names.everywhere)));
+        }
+        if !names.here.is_empty() {
+            let in_file = old_ids.iter().chain(&update.added).copied();
+            update.dirty.extend(in_file.filter(|&id| names_any(&self.funcs[id as usize], &names.here)));
         }
 
         // Bindings: this file's are replaced, then every binding pass runs
@@ -419,6 +417,41 @@ impl Program {
             }
         }
     }
+}
+
+/// The function names a replacement defined or removed: those only its
+/// own file sees (static, outside a header) and the others.
+#[derive(Default)]
+struct NewNames {
+    here: Vec<Sym>,
+    everywhere: Vec<Sym>,
+}
+
+impl NewNames {
+    fn add(&mut self, name: Sym, visible_elsewhere: bool) {
+        if visible_elsewhere {
+            self.everywhere.push(name);
+        } else {
+            self.here.push(name);
+        }
+    }
+
+    /// Sorted, for `names_any`.
+    fn sort(&mut self) {
+        for list in [&mut self.here, &mut self.everywhere] {
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
+}
+
+/// `def` calls one of `names` (sorted), or passes it as an argument. An
+/// edit usually defines a name or two: a search in a short list beats
+/// hashing over every call of the tree.
+fn names_any(def: &FuncDef, names: &[Sym]) -> bool {
+    let named = |s: &Sym| names.binary_search(s).is_ok();
+    def.calls.callees.iter().any(named)
+        || def.calls.bare_args.iter().any(|(_, _, a)| matches!(a, super::BareArg::Global(s) if named(s)))
 }
 
 /// The registering and class-setting calls as compared across an edit:
