@@ -182,6 +182,9 @@ fn update(
         laps.lap("load");
         let one = state.prog.replace_file(model, file_id, file, *facts).map_err(|_| Rebuild)?;
         laps.lap("replace");
+        if !is_context {
+            state.summary.functions = (state.summary.functions + one.added.len()).saturating_sub(one.removed.len());
+        }
         all.dirty.extend(one.dirty);
         all.added.extend(one.added);
         all.removed.extend(one.removed);
@@ -193,9 +196,6 @@ fn update(
     all.dirty.dedup();
     state.overlay = opts.overlay.clone();
     let prog = &state.prog;
-    let live = |id: usize| !prog.is_dead(id as FuncId) && !prog.files[prog.funcs[id].file as usize].is_context;
-    state.summary.functions = (0..prog.funcs.len()).filter(|&id| live(id)).count();
-    laps.lap("count");
     let pass = match state.resident.update(prog, model, &reported(prog), &all) {
         Ok(stats) => Pass::Incremental(stats),
         Err(why) => {

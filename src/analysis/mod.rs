@@ -4,6 +4,7 @@
 //! Architecture invariant: analysis never does I/O and never prints; it
 //! returns plain data.
 
+pub mod chunks;
 pub mod classes;
 pub mod dataflow;
 mod graph;
@@ -17,6 +18,7 @@ pub mod witness;
 
 use crate::index::{FuncId, Program};
 use crate::model::Model;
+use chunks::Chunks;
 use classes::{ClassId, Classes};
 use dataflow::Observation;
 use rayon::prelude::*;
@@ -31,11 +33,12 @@ pub struct ConditionalLocking {
 }
 
 pub struct Analysis {
-    pub observations: Vec<(FuncId, Observation)>,
+    /// What each SCC observed, in merge order, then what callback runs did.
+    pub observations: Chunks<Observation>,
     /// Functions nothing in the analysed code calls (system calls, ops
     /// callbacks, work handlers): where process context starts.
     pub entry_points: Vec<FuncId>,
-    pub conditional: Vec<(FuncId, ConditionalLocking)>,
+    pub conditional: Chunks<ConditionalLocking>,
     pub classes: Classes,
     pub summaries: Summaries,
     pub stats: AnalysisStats,
@@ -69,10 +72,12 @@ pub fn analyze(prog: &Program, model: &Model, select: &Selection) -> Analysis {
     let plan = graph::plan(prog, &mut stats, false);
     stats.graph_time = started.elapsed();
     let mut shared = Shared::new(prog, model);
-    let (mut observations, mut conditional, mut call_states) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut observations, mut conditional, mut call_states) = (Chunks::default(), Chunks::default(), Vec::new());
+    let mut rank = 0;
     run_levels(prog, model, select, &plan, &mut shared, |_, mut out| {
-        observations.append(&mut out.observations);
-        conditional.append(&mut out.conditional);
+        rank += 1;
+        observations.replace(rank, out.observations);
+        conditional.replace(rank, out.conditional);
         call_states.append(&mut out.call_states);
     });
     let entry_points = entry_points(select.report, &plan.called_by_others);
@@ -102,20 +107,24 @@ impl Shared {
     /// (kept with their specialised summaries) after the others.
     fn into_analysis(
         self,
-        mut observations: Vec<(FuncId, Observation)>,
-        conditional: Vec<(FuncId, ConditionalLocking)>,
+        mut observations: Chunks<Observation>,
+        conditional: Chunks<ConditionalLocking>,
         entry_points: Vec<FuncId>,
         call_states: Vec<(FuncId, dataflow::CallState)>,
         mut stats: AnalysisStats,
         report: &(dyn Fn(FuncId) -> bool + Sync),
     ) -> Analysis {
-        observations.extend(callback_observations(&self.specialized, report));
+        observations.replace(CALLBACK_RANK, callback_observations(&self.specialized, report).collect());
         stats.specialised = self.specialized.len();
         stats.observations = observations.len();
         let classes = std::sync::Arc::try_unwrap(self.classes).unwrap_or_else(|shared| Classes::clone(&shared));
         Analysis { observations, entry_points, conditional, classes, summaries: self.summaries, stats, call_states }
     }
 }
+
+/// Where in `Analysis::observations` the callback runs' observations are:
+/// after every SCC's.
+const CALLBACK_RANK: u64 = u64::MAX;
 
 /// What callback-specialised runs observed, by the function run, in the
 /// order of their keys.

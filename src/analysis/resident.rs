@@ -42,8 +42,8 @@ struct Slot {
 }
 
 pub struct Resident {
-    /// What the checks read. Its observations are each SCC's, in rank
-    /// order, then the callback runs'; `slots` says how many each SCC has.
+    /// What the checks read. Its observations are each SCC's, by rank,
+    /// then the callback runs'.
     pub analysis: Analysis,
     specialized: Arc<dataflow::SpecMap>,
     callees: Vec<Vec<FuncId>>,
@@ -53,9 +53,6 @@ pub struct Resident {
     /// Per SCC, its place in the merge order.
     rank: Vec<u64>,
     ranks: BTreeSet<u64>,
-    /// Per SCC rank with any, how many observations and conditional
-    /// lockings it has in `analysis` (where they sit follows from the order).
-    slots: BTreeMap<u64, (usize, usize)>,
     tested: Vec<ParamList>,
     called: Vec<ParamList>,
 }
@@ -98,9 +95,9 @@ impl Resident {
         let Shared { summaries, specialized, classes } = shared;
         let classes = Arc::try_unwrap(classes).unwrap_or_else(|c| Classes::clone(&c));
         let analysis = Analysis {
-            observations: Vec::new(),
+            observations: Default::default(),
             entry_points: Vec::new(),
-            conditional: Vec::new(),
+            conditional: Default::default(),
             classes,
             summaries,
             stats,
@@ -115,47 +112,43 @@ impl Resident {
             ranks: rank.iter().copied().collect(),
             rank,
             sccs: plan.sccs,
-            slots: BTreeMap::new(),
             tested: plan.tested,
             called: plan.called,
         };
-        resident.assemble(report, found);
+        resident.assemble(report, found, None);
         resident
     }
 
-    /// Rebuilds what the checks read: each SCC's observations in rank
-    /// order, those of `replaced` SCCs (ranks not seen before included)
-    /// instead of what they had, moved, not copied; then the callback
-    /// observations, in key order.
-    fn assemble(&mut self, report: &(dyn Fn(FuncId) -> bool + Sync), mut replaced: BTreeMap<u64, Slot>) {
+    /// Updates what the checks read: the observations of `replaced` SCCs
+    /// (ranks not seen before included) instead of what they had, the
+    /// callback observations, and whether each of `touched` (whose callers
+    /// or liveness changed; `None`: every function) is an entry point.
+    fn assemble(
+        &mut self,
+        report: &(dyn Fn(FuncId) -> bool + Sync),
+        replaced: BTreeMap<u64, Slot>,
+        touched: Option<&[FuncId]>,
+    ) {
         let a = &mut self.analysis;
-        let mut old_obs = std::mem::take(&mut a.observations).into_iter();
-        let mut old_cond = std::mem::take(&mut a.conditional).into_iter();
-        let ranks: BTreeSet<u64> = self.slots.keys().chain(replaced.keys()).copied().collect();
-        let mut slots = BTreeMap::new();
-        for rank in ranks {
-            let (n_obs, n_cond) = self.slots.get(&rank).copied().unwrap_or((0, 0));
-            let kept_obs = old_obs.by_ref().take(n_obs);
-            let kept_cond = old_cond.by_ref().take(n_cond);
-            let (obs, cond) = match replaced.remove(&rank) {
-                Some(new) => {
-                    kept_obs.for_each(drop);
-                    kept_cond.for_each(drop);
-                    (new.observations, new.conditional)
-                }
-                None => (kept_obs.collect(), kept_cond.collect()),
-            };
-            if !obs.is_empty() || !cond.is_empty() {
-                slots.insert(rank, (obs.len(), cond.len()));
-            }
-            a.observations.extend(obs);
-            a.conditional.extend(cond);
+        for (rank, slot) in replaced {
+            a.observations.replace(rank, slot.observations);
+            a.conditional.replace(rank, slot.conditional);
         }
-        self.slots = slots;
-        a.observations.extend(super::callback_observations(&self.specialized, report));
-        a.entry_points = (0..self.callers.len() as FuncId)
-            .filter(|&f| report(f) && !self.callers[f as usize].iter().any(|&c| c != f))
-            .collect();
+        let callback = super::callback_observations(&self.specialized, report).collect();
+        a.observations.replace(super::CALLBACK_RANK, callback);
+        let is_entry = |f: FuncId| report(f) && !self.callers[f as usize].iter().any(|&c| c != f);
+        match touched {
+            None => a.entry_points = (0..self.callers.len() as FuncId).filter(|&f| is_entry(f)).collect(),
+            Some(touched) => {
+                for &f in touched {
+                    match (a.entry_points.binary_search(&f), is_entry(f)) {
+                        (Ok(at), false) => drop(a.entry_points.remove(at)),
+                        (Err(at), true) => a.entry_points.insert(at, f),
+                        _ => {}
+                    }
+                }
+            }
+        }
         a.stats.specialised = self.specialized.len();
         a.stats.observations = a.observations.len();
     }
@@ -174,7 +167,7 @@ impl Resident {
         if flagged(prog, model, &update.old_flag_calls) != flagged(prog, model, &new_flag_calls(prog, &update.dirty)) {
             return Err(Reanalyse("the classes flagged per-object or backing-off changed"));
         }
-        self.place(prog, update)?;
+        let touched = self.place(prog, update)?;
         self.move_observations(&update.moved, &update.dirty);
         let mut shared = Shared {
             summaries: std::mem::take(&mut self.analysis.summaries),
@@ -187,7 +180,7 @@ impl Resident {
         self.analysis.summaries = summaries;
         self.specialized = specialized;
         self.analysis.classes = Arc::try_unwrap(classes).unwrap_or_else(|c| Classes::clone(&c));
-        self.assemble(report, replaced);
+        self.assemble(report, replaced, Some(&touched));
         Ok(stats)
     }
 
@@ -200,7 +193,7 @@ impl Resident {
         if moved.is_empty() {
             return;
         }
-        for (f, obs) in &mut self.analysis.observations {
+        for (f, obs) in self.analysis.observations.iter_mut() {
             if let Some(&delta) = moved.get(f) {
                 obs.shift_spans(delta);
             }
@@ -215,8 +208,9 @@ impl Resident {
     }
 
     /// Fits the changed edges, parameters and added functions into the SCC
-    /// order, or says why they do not fit.
-    fn place(&mut self, prog: &Program, update: &FileUpdate) -> Result<(), Reanalyse> {
+    /// order, or says why they do not fit. Returns the functions whose
+    /// callers or liveness changed, sorted.
+    fn place(&mut self, prog: &Program, update: &FileUpdate) -> Result<Vec<FuncId>, Reanalyse> {
         let n = prog.funcs.len();
         let old_n = self.callees.len();
         self.called.extend(prog.funcs[old_n..].iter().map(|d| d.calls.called_params.clone()));
@@ -267,8 +261,12 @@ impl Resident {
                 }
             }
         }
+        let mut touched: Vec<FuncId> = Vec::new();
         for (f, new) in new_callees {
+            touched.push(f);
+            touched.extend(&new);
             let old = std::mem::replace(&mut self.callees[f as usize], new);
+            touched.extend(&old);
             for &c in &old {
                 self.callers[c as usize].retain(|&x| x != f);
             }
@@ -295,7 +293,9 @@ impl Resident {
                 self.tested[f as usize] = list;
             }
         }
-        Ok(())
+        touched.sort_unstable();
+        touched.dedup();
+        Ok(touched)
     }
 
     /// Analyses the dirty functions' SCCs and every SCC a changed summary
