@@ -103,13 +103,10 @@ impl FuncDef {
         postcard::from_bytes(&self.body).unwrap_or_default()
     }
 
-    /// Where witness hop `site` (`witness::site_spans`) is in this function.
-    pub fn site_span(&self, site: u32) -> crate::ir::Span {
-        if site == 0 {
-            return self.func.span;
-        }
-        let sites = crate::analysis::witness::site_spans(self.func.span, &self.blocks());
-        sites.get(site as usize).copied().unwrap_or(self.func.span)
+    /// The places witness hops name in this function
+    /// (`witness::site_spans`; `Program::site_span` looks them up).
+    fn site_spans(&self) -> Vec<crate::ir::Span> {
+        crate::analysis::witness::site_spans(self.func.span, &self.blocks())
     }
 
     /// Bytes the encoded body takes.
@@ -235,6 +232,10 @@ pub struct Program {
     /// Per file, digests of what it defines outside function bodies
     /// (`update::item_digests`): what a replacement must leave alone.
     file_items: Vec<Box<[u64]>>,
+    /// Each function's site spans once a finding asked for one
+    /// (`site_span`): a body is decoded once, not per hop and per run.
+    /// `replace_file` forgets a replaced file's.
+    site_spans: std::sync::Mutex<FxHashMap<FuncId, std::sync::Arc<[crate::ir::Span]>>>,
 }
 
 /// Where a struct tag is defined: the file, a hash of its members, and
@@ -373,6 +374,24 @@ impl Program {
 
     pub fn name(&self, sym: Sym) -> &str {
         self.names.resolve(sym)
+    }
+
+    /// Where witness hop `site` is in `func`, from the function's site
+    /// spans, computed once.
+    pub fn site_span(&self, func: FuncId, site: u32) -> crate::ir::Span {
+        let Some(def) = self.funcs.get(func as usize) else { return crate::ir::Span::default() };
+        if site == 0 {
+            return def.func.span;
+        }
+        // A panic elsewhere while the lock was held leaves a usable map.
+        let mut memo = self.site_spans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let sites = memo.entry(func).or_insert_with(|| def.site_spans().into());
+        sites.get(site as usize).copied().unwrap_or(def.func.span)
+    }
+
+    /// Every live definition named `name`.
+    pub fn functions_named(&self, name: Sym) -> &[FuncId] {
+        self.by_name.get(&name).map_or(&[], |list| list.as_slice())
     }
 
     /// A function a replaced file no longer defines: nothing calls it and
@@ -679,6 +698,7 @@ impl<'m> ProgramBuilder<'m> {
             forwarding: Default::default(),
             dead: FxHashSet::default(),
             file_items: Vec::new(),
+            site_spans: Default::default(),
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));

@@ -211,7 +211,7 @@ fn update(
 fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Report {
     let prog = &state.prog;
     let analysis = &state.resident.analysis;
-    let mut findings = checks::run(prog, model, analysis);
+    let (mut findings, order_edge_count) = checks::run_counting_order_edges(prog, model, analysis);
     driver::sort_findings(&mut findings, &prog.files);
     laps.lap("checks");
     let mut summary = state.summary.clone();
@@ -237,14 +237,13 @@ fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Repor
     laps.lap("call states");
     let order_edges = if opts.want_order_graph { checks::lock_order_cycle::edges(prog, analysis) } else { Vec::new() };
     let files = prog.files.clone();
-    let edge_count = checks::lock_order_cycle::edge_count(analysis);
     laps.lap("output");
     let stats = Stats {
         phases: laps.phases,
         call_edges: analysis.stats.call_edges,
         unresolved_calls: analysis.stats.unresolved_calls,
         lock_classes: analysis.classes.count(),
-        order_edges: edge_count,
+        order_edges: order_edge_count,
         specialised: analysis.stats.specialised,
         observations: analysis.stats.observations,
         ..Stats::default()

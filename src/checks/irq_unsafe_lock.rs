@@ -10,7 +10,7 @@ use crate::analysis::Analysis;
 use crate::finding::{Finding, Severity, TraceHop};
 use crate::index::{FuncId, IrqRoot, Program};
 use crate::model::{IrqLevel, Mode};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 pub const DOC: &str = r#"irq-unsafe-lock (error)
 
@@ -171,26 +171,21 @@ impl Dirs {
 /// resolve to the context architecture's twin. It is not an entry point
 /// when such a twin exists that something calls.
 fn unsafe_uses<'a>(prog: &Program, analysis: &'a Analysis) -> FxHashMap<ClassId, Vec<(FuncId, &'a IrqUse)>> {
-    let entries: FxHashSet<FuncId> = analysis.entry_points.iter().copied().collect();
-    let arch_entries: FxHashSet<crate::ir::Sym> = entries
-        .iter()
-        .filter(|e| prog.files[prog.funcs[**e as usize].file as usize].arch.is_some())
-        .map(|e| prog.funcs[*e as usize].func.name)
-        .collect();
-    let called_twins: FxHashSet<crate::ir::Sym> = prog
-        .funcs
-        .iter()
-        .enumerate()
-        .filter(|(id, def)| arch_entries.contains(&def.func.name) && !entries.contains(&(*id as FuncId)))
-        .map(|(_, def)| def.func.name)
-        .collect();
+    // Entry points are sorted; most take nothing with interrupts enabled,
+    // so those are passed over before anything costs more than a look.
+    let is_entry = |f: &FuncId| analysis.entry_points.binary_search(f).is_ok();
     let mut by_class: FxHashMap<ClassId, Vec<(FuncId, &IrqUse)>> = FxHashMap::default();
-    for &e in analysis.entry_points.iter().filter(|e| !prog.irq_roots.contains_key(e)) {
-        let def = &prog.funcs[e as usize];
-        if prog.files[def.file as usize].arch.is_some() && called_twins.contains(&def.func.name) {
+    for &e in &analysis.entry_points {
+        let uses = &analysis.summaries[e as usize].irq_uses;
+        if uses.is_empty() || prog.irq_roots.contains_key(&e) {
             continue;
         }
-        for u in &analysis.summaries[e as usize].irq_uses {
+        let def = &prog.funcs[e as usize];
+        let is_arch = prog.files[def.file as usize].arch.is_some();
+        if is_arch && prog.functions_named(def.func.name).iter().any(|f| !is_entry(f)) {
+            continue;
+        }
+        for u in uses {
             by_class.entry(u.class).or_default().push((e, u));
         }
     }
@@ -244,9 +239,7 @@ fn finding(
     trace.extend(chain(prog, &use_.chain, |c| format!("{c}() takes {class} with {enabled}")));
     let last = use_.chain.hops().last().copied();
     let (file, span, function) = match last {
-        Some(h) => {
-            (prog.funcs[h.func as usize].file, prog.funcs[h.func as usize].site_span(h.site), fn_name(prog, h.func))
-        }
+        Some(h) => (prog.funcs[h.func as usize].file, prog.site_span(h.func, h.site), fn_name(prog, h.func)),
         None => (prog.funcs[entry as usize].file, prog.funcs[entry as usize].func.span, fn_name(prog, entry)),
     };
     let fix = match root.level {

@@ -117,12 +117,13 @@ pub fn edge_count(analysis: &Analysis) -> usize {
 }
 
 fn build(analysis: &Analysis) -> OrderGraph<'_> {
+    let classes = &analysis.classes;
     let mut graph: DiGraph<ClassId, ()> = DiGraph::new();
-    let mut nodes: FxHashMap<ClassId, NodeIndex> = FxHashMap::default();
+    // Class ids are dense: a node per id, made when first needed.
+    let mut nodes: Vec<Option<NodeIndex>> = vec![None; classes.count()];
     let mut witness: FxHashMap<(ClassId, ClassId), Witness> = FxHashMap::default();
     for (func, obs) in &analysis.observations {
         let Observation::Ordered { held, class, .. } = obs else { continue };
-        let classes = &analysis.classes;
         // Page locks are not lockdep classes; inversions among wound/wait
         // mutexes are backed off by the primitive.
         if classes.is_per_object(held.class) || classes.is_per_object(*class) {
@@ -131,12 +132,18 @@ fn build(analysis: &Analysis) -> OrderGraph<'_> {
         if classes.is_backoff(held.class) && classes.is_backoff(*class) {
             continue;
         }
-        let key = (held.class, *class);
-        if witness.contains_key(&key) {
-            continue;
-        }
-        witness.insert(key, (*func, obs));
-        let mut node = |c: ClassId| *nodes.entry(c).or_insert_with(|| graph.add_node(c));
+        let std::collections::hash_map::Entry::Vacant(first) = witness.entry((held.class, *class)) else { continue };
+        first.insert((*func, obs));
+        let mut node = |c: ClassId| match nodes.get(c.0 as usize).copied().flatten() {
+            Some(n) => n,
+            None => {
+                let n = graph.add_node(c);
+                if let Some(slot) = nodes.get_mut(c.0 as usize) {
+                    *slot = Some(n);
+                }
+                n
+            }
+        };
         let (a, b) = (node(held.class), node(*class));
         graph.add_edge(a, b, ());
     }
@@ -150,7 +157,8 @@ const MAX_CYCLE_STARTS: usize = 8;
 /// Cycles after the first of an SCC are reported only up to this length.
 const MAX_EXTRA_CYCLE_LEN: usize = 3;
 
-pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
+/// The findings, and how many edges the graph has (`--stats`).
+pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> (Vec<Finding>, usize) {
     let OrderGraph { graph, witness } = build(analysis);
     let mut out = Vec::new();
     for scc in petgraph::algo::tarjan_scc(&graph) {
@@ -181,7 +189,7 @@ pub(crate) fn findings(prog: &Program, analysis: &Analysis) -> Vec<Finding> {
             out.push(finding(prog, analysis, &cycle, &witness));
         }
     }
-    out
+    (out, graph.edge_count())
 }
 
 /// The shortest cycle through `start` inside its SCC, as a list of classes

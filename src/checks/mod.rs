@@ -42,6 +42,12 @@ pub fn find(id: &str) -> Option<&'static CheckInfo> {
 
 /// All findings of all checks, in no particular order (the caller sorts).
 pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
+    run_counting_order_edges(prog, model, analysis).0
+}
+
+/// `run`, and how many edges the lock-order graph has (`--stats`): one
+/// graph for both.
+pub fn run_counting_order_edges(prog: &Program, model: &Model, analysis: &Analysis) -> (Vec<Finding>, usize) {
     let mut out = Vec::new();
     let double_locked: rustc_hash::FxHashSet<(FuncId, ClassId)> = analysis
         .observations
@@ -51,6 +57,8 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
             _ => None,
         })
         .collect();
+    let conditional: rustc_hash::FxHashSet<(FuncId, ClassId)> =
+        analysis.conditional.iter().flat_map(|(f, c)| c.classes.iter().map(|class| (*f, *class))).collect();
     for (func, obs) in &analysis.observations {
         let finding = match obs {
             Observation::FaultWhileHeld { .. } => fault_under_lock::finding(prog, model, analysis, *func, obs),
@@ -60,8 +68,7 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
             // A parameter-dependent state is conditional-locking's finding; a
             // lock left held by a double acquisition is double-lock's.
             Observation::Imbalance(imb)
-                if analysis.conditional.iter().any(|(f, c)| f == func && c.classes.contains(&imb.class))
-                    || double_locked.contains(&(*func, imb.class)) =>
+                if conditional.contains(&(*func, imb.class)) || double_locked.contains(&(*func, imb.class)) =>
             {
                 None
             }
@@ -71,10 +78,11 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
         };
         out.extend(finding);
     }
-    out.extend(lock_order_cycle::findings(prog, analysis));
+    let (cycles, order_edges) = lock_order_cycle::findings(prog, analysis);
+    out.extend(cycles);
     out.extend(irq_unsafe_lock::findings(prog, analysis));
     for (func, cond) in &analysis.conditional {
         out.push(conditional_locking::finding(prog, analysis, *func, cond));
     }
-    out
+    (out, order_edges)
 }

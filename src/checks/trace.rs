@@ -46,7 +46,7 @@ pub(crate) fn chain(prog: &Program, chain: &Chain, last: impl Fn(&str) -> String
         .map(|(i, h)| {
             let callee = prog.name(h.callee);
             let note = if i + 1 == n { last(callee) } else { format!("calls {callee}()") };
-            hop(prog, h.func, prog.funcs[h.func as usize].site_span(h.site), note)
+            hop(prog, h.func, prog.site_span(h.func, h.site), note)
         })
         .collect()
 }

@@ -188,6 +188,10 @@ impl Program {
 
         let forwarded_before = crate::wrappers::forwards(self, model, old_ids.iter().copied());
         // From here on the program changes.
+        let site_spans = self.site_spans.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for id in &old_ids {
+            site_spans.remove(id);
+        }
         for item in added_items {
             match item {
                 Item::Struct(i) => {
