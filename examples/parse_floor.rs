@@ -33,7 +33,14 @@ enum Outcome {
     Skipped,
 }
 
+// The floor parses as lockpath does: tree-sitter and the rest on mimalloc.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // SAFETY: nothing has touched tree-sitter yet.
+    unsafe { lockpath::load::tree_sitter_on_mimalloc() };
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {

@@ -169,7 +169,10 @@ enum Color {
     Never,
 }
 
+#[allow(unsafe_code)]
 fn main() -> ExitCode {
+    // SAFETY: nothing has touched tree-sitter yet.
+    unsafe { lockpath::load::tree_sitter_on_mimalloc() };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check(*args),

@@ -12,6 +12,9 @@ use rustc_hash::FxHashSet;
 pub struct Attributes {
     bare: FxHashSet<Vec<u8>>,
     with_args: FxHashSet<Vec<u8>>,
+    /// Per first byte, a bit for each word length (1..=64) some attribute
+    /// has: most identifiers of a file fail this test and are never hashed.
+    lengths_by_first: Vec<u64>,
 }
 
 /// A lock annotation found in the text: kind, offset, argument text.
@@ -35,11 +38,23 @@ impl Attributes {
         let mut a = Attributes {
             bare: bare.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
             with_args: with_args.into_iter().map(|s| s.as_bytes().to_vec()).collect(),
+            lengths_by_first: vec![0; 256],
         };
         for (name, _) in ANNOTATIONS {
             a.with_args.insert(name.to_vec());
         }
+        for word in a.bare.iter().chain(&a.with_args) {
+            if let Some(&first) = word.first() {
+                a.lengths_by_first[usize::from(first)] |= length_bit(word.len());
+            }
+        }
         a
+    }
+
+    /// Whether `word` can be an attribute at all (no false negatives).
+    fn may_be_attribute(&self, word: &[u8]) -> bool {
+        let bits = word.first().and_then(|&first| self.lengths_by_first.get(usize::from(first)));
+        bits.is_some_and(|bits| bits & length_bit(word.len()) != 0)
     }
 
     /// The source with attributes blanked, and the lock annotations found.
@@ -59,6 +74,9 @@ impl Attributes {
                 i += 1;
             }
             let word = &src[start..i];
+            if !self.may_be_attribute(word) {
+                continue;
+            }
             if self.bare.contains(word) {
                 out[start..i].fill(b' ');
             } else if self.with_args.contains(word) {
@@ -85,6 +103,11 @@ impl Attributes {
         }
         (out, found)
     }
+}
+
+/// A word length's bit; lengths over 64 share the top bit.
+fn length_bit(len: usize) -> u64 {
+    1u64 << (len.clamp(1, 64) - 1)
 }
 
 fn is_ident(b: u8) -> bool {

@@ -11,6 +11,7 @@ use super::body::BodyBuilder;
 use super::syntax::text;
 use super::toplevel::params;
 use crate::extract::syntax::fid;
+use crate::extract::syntax::KindName;
 use crate::ir::Interner;
 use crate::ir::{Event, FileFacts, Function};
 use tree_sitter::Node;
@@ -37,7 +38,7 @@ impl MacroDef {
         if let Some(list) = node.child_by_field_id(fid!("parameters")) {
             let mut cursor = list.walk();
             for p in list.named_children(&mut cursor) {
-                if p.kind() == "identifier" {
+                if p.kind_name() == "identifier" {
                     param_names.push(text(p, src).to_string());
                 }
             }
@@ -109,7 +110,7 @@ pub(crate) fn extract_macros(
     let root = tree.root_node();
     let mut cursor = root.walk();
     for node in root.named_children(&mut cursor) {
-        if node.kind() != "function_definition" {
+        if node.kind_name() != "function_definition" {
             continue;
         }
         // Which macro this function came from: the last one starting at or before it.

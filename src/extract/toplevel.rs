@@ -7,6 +7,7 @@ use super::body::BodyBuilder;
 use super::macros::MacroDef;
 use super::syntax::{declarator_name, has_storage_static, is_if_zero, text, type_name};
 use crate::extract::syntax::fid;
+use crate::extract::syntax::KindName;
 use crate::ir::Interner;
 use crate::ir::{Annotation, Base, FileFacts, Function, GuardDef, LockRef, Param, Seg, StructDef};
 use smallvec::SmallVec;
@@ -25,7 +26,7 @@ pub(crate) fn extract_toplevel(
         if node.is_error() {
             facts.error_nodes += 1;
         }
-        match node.kind() {
+        match node.kind_name() {
             "function_definition" => {
                 if let Some(func) = function(src, node, annotations, names, facts) {
                     facts.functions.push(func);
@@ -94,28 +95,28 @@ fn function(
 ) -> Option<Function> {
     let mut decl = node.child_by_field_id(fid!("declarator"))?;
     for _ in 0..16 {
-        if decl.kind() == "function_declarator" {
+        if decl.kind_name() == "function_declarator" {
             break;
         }
         decl = decl.child_by_field_id(fid!("declarator"))?;
     }
-    if decl.kind() != "function_declarator" {
+    if decl.kind_name() != "function_declarator" {
         return None;
     }
     let name_node = decl.child_by_field_id(fid!("declarator"))?;
-    if name_node.kind() != "identifier" {
+    if name_node.kind_name() != "identifier" {
         return None;
     }
     let body = node.child_by_field_id(fid!("body"))?;
     // `static const struct mt76_driver_ops drv_ops = { .sta_remove = .. };`
     // written at the top of a probe function binds slots too.
     let mut cursor = body.walk();
-    for decl in body.named_children(&mut cursor).filter(|d| d.kind() == "declaration") {
+    for decl in body.named_children(&mut cursor).filter(|d| d.kind_name() == "declaration") {
         slot_bindings(src, decl, names, facts);
     }
     // `void f(..)`, not `void *f(..)`: the declarator is the function itself.
     let returns_void = node.child_by_field_id(fid!("type")).is_some_and(|t| text(t, src) == "void")
-        && node.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind() == "function_declarator");
+        && node.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind_name() == "function_declarator");
     let params = decl.child_by_field_id(fid!("parameters")).map(|p| params(src, p, names)).unwrap_or_default();
     let (from, to) = (node.start_byte(), body.start_byte());
     let annotations = annotations_between(found, from..to, &params, names);
@@ -150,11 +151,12 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
     let mut i = 0;
     while i + 1 < children.len() {
         let decl = children[i];
-        if decl.kind() != "function_declarator" || children[i + 1].kind() != "{" {
+        if decl.kind_name() != "function_declarator" || children[i + 1].kind_name() != "{" {
             i += 1;
             continue;
         }
-        let Some(name_node) = decl.child_by_field_id(fid!("declarator")).filter(|n| n.kind() == "identifier") else {
+        let Some(name_node) = decl.child_by_field_id(fid!("declarator")).filter(|n| n.kind_name() == "identifier")
+        else {
             i += 1;
             continue;
         };
@@ -164,10 +166,10 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         while j < children.len() {
             // Kernel style indents bodies: anything at column 0 is the next
             // top-level item, so a lost `}` cannot swallow the rest of the file.
-            if children[j].start_position().column == 0 && children[j].kind() != "}" {
+            if children[j].start_position().column == 0 && children[j].kind_name() != "}" {
                 break;
             }
-            match children[j].kind() {
+            match children[j].kind_name() {
                 "{" => depth += 1,
                 "}" => {
                     depth -= 1;
@@ -189,7 +191,7 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         let super::body::Lowered { blocks, params, slots, .. } = builder.lower_statements(&stmts);
         record_slots(facts, slots);
         let is_static =
-            children[..i].iter().any(|c| c.kind() == "storage_class_specifier" && text(*c, src) == "static");
+            children[..i].iter().any(|c| c.kind_name() == "storage_class_specifier" && text(*c, src) == "static");
         let returns_void = i >= 1 && text(children[i - 1], src) == "void";
         facts.functions.push(Function {
             name,
@@ -223,7 +225,7 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Interner) -> Vec<Param>
     let mut out = Vec::new();
     let mut cursor = list.walk();
     for p in list.named_children(&mut cursor) {
-        if p.kind() != "parameter_declaration" {
+        if p.kind_name() != "parameter_declaration" {
             continue;
         }
         let ty = p.child_by_field_id(fid!("type")).and_then(|t| type_name(t, src)).map(|t| names.intern(t));
@@ -237,7 +239,7 @@ pub(crate) fn params(src: &[u8], list: Node, names: &mut Interner) -> Vec<Param>
         };
         let pointer = p
             .child_by_field_id(fid!("declarator"))
-            .is_some_and(|d| matches!(d.kind(), "pointer_declarator" | "array_declarator"));
+            .is_some_and(|d| matches!(d.kind_name(), "pointer_declarator" | "array_declarator"));
         out.push(Param { name: names.intern(text(name, src)), ty, pointer, object_tested: false });
     }
     out
@@ -286,7 +288,7 @@ fn static_names(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
         let target =
-            if decl.kind() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
+            if decl.kind_name() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             facts.static_globals.push(names.intern(text(name, src)));
         }
@@ -300,11 +302,11 @@ fn global_types(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFa
     let mut cursor = node.walk();
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
-        if decl.kind() == "function_declarator" {
+        if decl.kind_name() == "function_declarator" {
             continue;
         }
         let target =
-            if decl.kind() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
+            if decl.kind_name() == "init_declarator" { decl.child_by_field_id(fid!("declarator")) } else { Some(decl) };
         if let Some(name) = target.and_then(declarator_name) {
             let (n, t) = (names.intern(text(name, src)), names.intern(ty));
             facts.global_types.push((n, t));
@@ -326,7 +328,7 @@ fn macros_in_body(src: &[u8], func: Node, macros: &mut Vec<MacroDef>) {
     }
     let mut stack = vec![body];
     while let Some(node) = stack.pop() {
-        if node.kind() == "preproc_function_def" {
+        if node.kind_name() == "preproc_function_def" {
             macros.extend(MacroDef::from_node(src, node).filter(|m| m.calls_a_parameter(src)));
             continue;
         }
@@ -351,10 +353,10 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
     let mut cursor = node.walk();
     let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
     for decl in decls {
-        let Some(list) = decl.child_by_field_id(fid!("value")).filter(|v| v.kind() == "initializer_list") else {
+        let Some(list) = decl.child_by_field_id(fid!("value")).filter(|v| v.kind_name() == "initializer_list") else {
             continue;
         };
-        let is_array = decl.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind() == "array_declarator");
+        let is_array = decl.child_by_field_id(fid!("declarator")).is_some_and(|d| d.kind_name() == "array_declarator");
         if !is_array {
             bind_initializer(src, list, ty, names, facts);
             continue;
@@ -363,9 +365,11 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
         // icmp_unreach }, .. }`): each element's initializer binds slots.
         let mut c2 = list.walk();
         for elem in list.named_children(&mut c2) {
-            let inner = match elem.kind() {
+            let inner = match elem.kind_name() {
                 "initializer_list" => Some(elem),
-                "initializer_pair" => elem.child_by_field_id(fid!("value")).filter(|v| v.kind() == "initializer_list"),
+                "initializer_pair" => {
+                    elem.child_by_field_id(fid!("value")).filter(|v| v.kind_name() == "initializer_list")
+                }
                 _ => None,
             };
             if let Some(inner) = inner {
@@ -379,7 +383,7 @@ fn slot_bindings(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileF
 fn bind_initializer(src: &[u8], list: Node, ty: &str, names: &mut Interner, facts: &mut FileFacts) {
     let mut c2 = list.walk();
     for pair in list.named_children(&mut c2) {
-        let (field, value) = match pair.kind() {
+        let (field, value) = match pair.kind_name() {
             "initializer_pair" => (
                 pair.child_by_field_id(fid!("designator")).and_then(|d| d.named_child(0)),
                 pair.child_by_field_id(fid!("value")),
@@ -389,14 +393,14 @@ fn bind_initializer(src: &[u8], list: Node, ty: &str, names: &mut Interner, fact
             // assignment to a field of `CONFIG_FOO`.
             "assignment_expression" => (
                 pair.child_by_field_id(fid!("left"))
-                    .filter(|l| l.kind() == "field_expression")
+                    .filter(|l| l.kind_name() == "field_expression")
                     .and_then(|l| l.child_by_field_id(fid!("field"))),
                 pair.child_by_field_id(fid!("right")),
             ),
             _ => continue,
         };
         let (Some(field), Some(value)) = (field, value) else { continue };
-        if field.kind() != "field_identifier" || value.kind() != "identifier" {
+        if field.kind_name() != "field_identifier" || value.kind_name() != "identifier" {
             continue;
         }
         let (t, f, v) = (names.intern(ty), names.intern(text(field, src)), names.intern(text(value, src)));
@@ -427,7 +431,7 @@ fn typedef(src: &[u8], node: Node, names: &mut Interner, facts: &mut FileFacts) 
 fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, facts: &mut FileFacts) {
     let mut work: Vec<(Node, Option<String>)> = vec![(ty, alias.map(str::to_string))];
     while let Some((spec, fallback)) = work.pop() {
-        if !matches!(spec.kind(), "struct_specifier" | "union_specifier") {
+        if !matches!(spec.kind_name(), "struct_specifier" | "union_specifier") {
             continue;
         }
         let Some(body) = spec.child_by_field_id(fid!("body")) else {
@@ -444,20 +448,20 @@ fn structs_in(src: &[u8], ty: Node, alias: Option<&str>, names: &mut Interner, f
             for fd in list.named_children(&mut cursor) {
                 // Fields under `#if IS_ENABLED(CONFIG_..)` are fields too.
                 if matches!(
-                    fd.kind(),
+                    fd.kind_name(),
                     "preproc_if" | "preproc_ifdef" | "preproc_else" | "preproc_elif" | "preproc_elifdef"
                 ) {
                     lists.push(fd);
                     continue;
                 }
-                if fd.kind() != "field_declaration" {
+                if fd.kind_name() != "field_declaration" {
                     continue;
                 }
                 let fty = fd.child_by_field_id(fid!("type"));
                 let mut c2 = fd.walk();
                 let decls: Vec<Node> = fd.children_by_field_name("declarator", &mut c2).collect();
                 let anon_struct = fty.filter(|t| {
-                    matches!(t.kind(), "struct_specifier" | "union_specifier")
+                    matches!(t.kind_name(), "struct_specifier" | "union_specifier")
                         && t.child_by_field_id(fid!("name")).is_none()
                 });
                 if decls.is_empty() {

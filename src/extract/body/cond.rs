@@ -4,6 +4,7 @@
 use super::parse_int;
 use super::BodyBuilder;
 use crate::extract::syntax::fid;
+use crate::extract::syntax::KindName;
 use crate::extract::syntax::{callee_identifier, op_text, strip_parens, text};
 use crate::ir::{BlockId, Cond, Event, Terminator};
 use std::hash::BuildHasher;
@@ -22,7 +23,7 @@ impl BodyBuilder<'_> {
             self.finish(Terminator::Branch { cond: Cond::Opaque, then, otherwise });
             return;
         }
-        match node.kind() {
+        match node.kind_name() {
             "unary_expression" if op_text(node, self.src) == "!" => {
                 if let Some(arg) = node.child_by_field_id(fid!("argument")) {
                     return self.cond(arg, otherwise, then, depth + 1);
@@ -61,7 +62,9 @@ impl BodyBuilder<'_> {
                             return self.cond(right, then, otherwise, depth + 1);
                         }
                         "==" | "!="
-                            if [left, right].iter().all(|n| n.kind() == "identifier" && !is_zero(*n, self.src)) =>
+                            if [left, right]
+                                .iter()
+                                .all(|n| n.kind_name() == "identifier" && !is_zero(*n, self.src)) =>
                         {
                             for side in [left, right] {
                                 self.mark_object_tested(side);
@@ -124,11 +127,11 @@ impl BodyBuilder<'_> {
                 self.remember_call_var(node.child_by_field_id(fid!("left")), node.child_by_field_id(fid!("right")));
                 let var = node
                     .child_by_field_id(fid!("left"))
-                    .filter(|l| l.kind() == "identifier")
+                    .filter(|l| l.kind_name() == "identifier")
                     .map(|l| self.names.intern(text(l, self.src)))
                     .filter(|v| self.local_shadowing(*v));
                 let cond = match node.child_by_field_id(fid!("right")).map(strip_parens) {
-                    Some(r) if r.kind() == "call_expression" => match self.last_event_pos() {
+                    Some(r) if r.kind_name() == "call_expression" => match self.last_event_pos() {
                         Some((block, event)) => Cond::CallResult { block, event, var, text: None },
                         None => Cond::Opaque,
                     },
@@ -167,7 +170,7 @@ pub(super) fn strip_not(node: Node) -> (Node, bool) {
     let mut n = strip_parens(node);
     let mut negated = false;
     for _ in 0..8 {
-        if n.kind() == "unary_expression" && n.child(0).is_some_and(|o| o.kind() == "!") {
+        if n.kind_name() == "unary_expression" && n.child(0).is_some_and(|o| o.kind_name() == "!") {
             match n.child_by_field_id(fid!("argument")) {
                 Some(arg) => {
                     n = strip_parens(arg);
@@ -184,7 +187,7 @@ pub(super) fn strip_not(node: Node) -> (Node, bool) {
 
 fn is_zero(node: Node, src: &[u8]) -> bool {
     let node = strip_parens(node);
-    match node.kind() {
+    match node.kind_name() {
         "number_literal" => parse_int(text(node, src)) == Some(0),
         "false" | "null" => true,
         "identifier" => text(node, src) == "NULL",
@@ -206,7 +209,7 @@ fn expr_key(node: Node, src: &[u8]) -> Option<u32> {
         if visited > 256 {
             return None;
         }
-        match n.kind() {
+        match n.kind_name() {
             "call_expression" | "assignment_expression" | "update_expression" | "comma_expression" => return None,
             "comment" => continue,
             _ => {}

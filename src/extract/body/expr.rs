@@ -3,6 +3,7 @@
 
 use super::{parse_int, ret_val, BodyBuilder};
 use crate::extract::syntax::fid;
+use crate::extract::syntax::KindName;
 use crate::extract::syntax::{op_text, strip_parens, text};
 use crate::ir::{Arg, Base, Call, Callee, Event, LockRef, RetVal, Seg};
 use smallvec::SmallVec;
@@ -15,21 +16,21 @@ impl BodyBuilder<'_> {
         let mut i = 0;
         while i < children.len() {
             let child = children[i];
-            let next = children.get(i + 1).map(|n| n.kind());
-            if child.kind() == "identifier" && next == Some(":") {
+            let next = children.get(i + 1).map(|n| n.kind_name());
+            if child.kind_name() == "identifier" && next == Some(":") {
                 let target = self.label_block(child);
                 self.goto(target);
                 self.cur = target;
                 i += 2;
                 continue;
             }
-            if child.kind() == "identifier" && next == Some("(") {
+            if child.kind_name() == "identifier" && next == Some("(") {
                 let mut depth = 0;
                 let mut j = i + 1;
                 let mut args: Vec<Arg> = Vec::new();
                 let mut arg_nodes: Vec<Node> = Vec::new();
                 while j < children.len() {
-                    match children[j].kind() {
+                    match children[j].kind_name() {
                         "(" => depth += 1,
                         ")" => {
                             depth -= 1;
@@ -64,8 +65,8 @@ impl BodyBuilder<'_> {
     /// One argument of a call recovered from tokens: a lone name, else unknown.
     pub(super) fn token_arg(&mut self, tokens: &[Node]) -> Arg {
         match tokens {
-            [one] if one.kind() == "identifier" => self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, false)),
-            [amp, one] if amp.kind() == "&" && one.kind() == "identifier" => {
+            [one] if one.kind_name() == "identifier" => self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, false)),
+            [amp, one] if amp.kind_name() == "&" && one.kind_name() == "identifier" => {
                 self.lock_ref(*one).map_or(Arg::Other, |l| Arg::Path(l, true))
             }
             [one] => self.arg(*one),
@@ -81,7 +82,7 @@ impl BodyBuilder<'_> {
         let mut stack: Vec<(Node, bool)> = vec![(node, false)];
         while let Some((n, visited)) = stack.pop() {
             if visited {
-                match n.kind() {
+                match n.kind_name() {
                     "call_expression" => {
                         let call = self.make_call(n);
                         self.push_event(Event::Call(call));
@@ -91,7 +92,7 @@ impl BodyBuilder<'_> {
                 }
                 continue;
             }
-            match n.kind() {
+            match n.kind_name() {
                 "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => {
                     continue
                 }
@@ -109,7 +110,7 @@ impl BodyBuilder<'_> {
     /// Records what an assignment does to a local's known value: `ret = 0`
     /// sets it; `ret = f()`, `ret++`, `&ret` make it unknown.
     fn set_var(&mut self, n: Node) {
-        let (target, value) = match n.kind() {
+        let (target, value) = match n.kind_name() {
             "assignment_expression" => {
                 let simple = op_text(n, self.src) == "=";
                 let value = match n.child_by_field_id(fid!("right")) {
@@ -126,7 +127,7 @@ impl BodyBuilder<'_> {
             _ if op_text(n, self.src) == "&" => (n.child_by_field_id(fid!("argument")), RetVal::Unknown),
             _ => return,
         };
-        let Some(target) = target.map(strip_parens).filter(|t| t.kind() == "identifier") else { return };
+        let Some(target) = target.map(strip_parens).filter(|t| t.kind_name() == "identifier") else { return };
         let var = self.names.intern(text(target, self.src));
         // Copying another variable's value is not tracked.
         let value = if matches!(value, RetVal::Var(_)) { RetVal::Unknown } else { value };
@@ -140,17 +141,17 @@ impl BodyBuilder<'_> {
         let (Some(left), Some(right)) = (n.child_by_field_id(fid!("left")), n.child_by_field_id(fid!("right"))) else {
             return;
         };
-        if strip_parens(left).kind() != "field_expression" {
+        if strip_parens(left).kind_name() != "field_expression" {
             return;
         }
         // `po->prot_hook.func = ring ? tpacket_rcv : packet_rcv;`: either.
         let right = strip_parens(right);
-        let values: SmallVec<[Node; 2]> = match right.kind() {
+        let values: SmallVec<[Node; 2]> = match right.kind_name() {
             "identifier" => SmallVec::from_iter([right]),
             "conditional_expression" => [fid!("consequence"), fid!("alternative")]
                 .into_iter()
                 .filter_map(|f| right.child_by_field_id(f).map(strip_parens))
-                .filter(|v| v.kind() == "identifier")
+                .filter(|v| v.kind_name() == "identifier")
                 .collect(),
             _ => return,
         };
@@ -168,11 +169,11 @@ impl BodyBuilder<'_> {
         let mut value = n;
         let mut targets: SmallVec<[crate::ir::Sym; 2]> = SmallVec::new();
         for _ in 0..16 {
-            if value.kind() != "assignment_expression" || op_text(value, self.src) != "=" {
+            if value.kind_name() != "assignment_expression" || op_text(value, self.src) != "=" {
                 break;
             }
             if let Some(t) =
-                value.child_by_field_id(fid!("left")).map(strip_parens).filter(|t| t.kind() == "identifier")
+                value.child_by_field_id(fid!("left")).map(strip_parens).filter(|t| t.kind_name() == "identifier")
             {
                 targets.push(self.names.intern(text(t, self.src)));
             }
@@ -191,7 +192,7 @@ impl BodyBuilder<'_> {
     /// local or parameter.
     pub(super) fn function_named(&mut self, value: Node) -> Option<crate::ir::Sym> {
         let value = strip_parens(value);
-        if value.kind() != "identifier" {
+        if value.kind_name() != "identifier" {
             return None;
         }
         let sym = self.names.intern(text(value, self.src));
@@ -228,14 +229,15 @@ impl BodyBuilder<'_> {
     pub(super) fn make_call(&mut self, node: Node) -> Call {
         let function = node.child_by_field_id(fid!("function"));
         let callee = match function {
-            Some(f) if f.kind() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
+            Some(f) if f.kind_name() == "identifier" => Callee::Named(self.names.intern(text(f, self.src))),
             _ => Callee::Indirect,
         };
         let span = self.span(function.unwrap_or(node));
         let mut args = Vec::new();
         if let Some(list) = node.child_by_field_id(fid!("arguments")) {
             let mut cursor = list.walk();
-            let arg_nodes: Vec<Node> = list.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+            let arg_nodes: Vec<Node> =
+                list.named_children(&mut cursor).filter(|n| n.kind_name() != "comment").collect();
             for a in arg_nodes {
                 args.push(self.arg(a));
             }
@@ -250,13 +252,13 @@ impl BodyBuilder<'_> {
 
     pub(super) fn arg(&mut self, node: Node) -> Arg {
         let node = strip_parens(node);
-        match node.kind() {
+        match node.kind_name() {
             "number_literal" => parse_int(text(node, self.src)).map_or(Arg::Other, Arg::Const),
             "true" => Arg::Const(1),
             "false" | "null" => Arg::Const(0),
             "identifier" if text(node, self.src) == "NULL" => Arg::Const(0),
             _ => {
-                let addr_of = node.kind() == "pointer_expression" && op_text(node, self.src) == "&";
+                let addr_of = node.kind_name() == "pointer_expression" && op_text(node, self.src) == "&";
                 let Some(l) = self.lock_ref(node) else { return Arg::Other };
                 // A local holding one function passes that function.
                 if let (Base::Local(s) | Base::Stack(s), true, false) = (l.base, l.path.is_empty(), addr_of) {
@@ -278,7 +280,7 @@ impl BodyBuilder<'_> {
         let mut segs: SmallVec<[Seg; 3]> = SmallVec::new();
         let mut n = strip_parens(node);
         for _ in 0..64 {
-            match n.kind() {
+            match n.kind_name() {
                 "field_expression" => {
                     let field = n.child_by_field_id(fid!("field"))?;
                     let arrow = n.child_by_field_id(fid!("operator")).is_some_and(|o| text(o, self.src) == "->");

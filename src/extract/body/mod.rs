@@ -10,6 +10,7 @@ use super::syntax::{
     callee_identifier, declarator_name, first_expr_child, is_if_zero, op_text, strip_parens, text, type_name,
 };
 use crate::extract::syntax::fid;
+use crate::extract::syntax::KindName;
 use crate::ir::Interner;
 use crate::ir::{Arg, Block, BlockId, Call, Callee, Cond, Event, LockRef, Param, RetVal, Span, Terminator};
 use cond::strip_not;
@@ -186,7 +187,7 @@ impl<'a> BodyBuilder<'a> {
             return;
         }
         self.depth += 1;
-        match node.kind() {
+        match node.kind_name() {
             "compound_statement" => self.compound(node),
             "expression_statement" => self.expr_stmt(node),
             "declaration" => self.declaration(node),
@@ -301,12 +302,12 @@ impl<'a> BodyBuilder<'a> {
     /// (type `macro`, declarator `(arg)`): the loop of `macro_block`, with
     /// the header call built from the two names.
     fn misparsed_macro_block(&mut self, node: Node) {
-        let name = node.child_by_field_id(fid!("type")).filter(|t| t.kind() == "type_identifier");
+        let name = node.child_by_field_id(fid!("type")).filter(|t| t.kind_name() == "type_identifier");
         let arg = node
             .child_by_field_id(fid!("declarator"))
-            .filter(|d| d.kind() == "parenthesized_declarator")
+            .filter(|d| d.kind_name() == "parenthesized_declarator")
             .and_then(|d| d.named_child(0))
-            .filter(|a| a.kind() == "identifier");
+            .filter(|a| a.kind_name() == "identifier");
         let (Some(name), Some(arg), Some(body)) = (name, arg, node.child_by_field_id(fid!("body"))) else {
             self.emit_expr(node);
             return;
@@ -384,7 +385,7 @@ impl<'a> BodyBuilder<'a> {
             .child_by_field_id(fid!("arguments"))
             .map(|args| {
                 let mut cursor = args.walk();
-                args.named_children(&mut cursor).filter(|a| a.kind() == "identifier").collect()
+                args.named_children(&mut cursor).filter(|a| a.kind_name() == "identifier").collect()
             })
             .unwrap_or_default();
         self.iterator_loop(body, cursors, |b| b.emit_expr(header));
@@ -397,7 +398,7 @@ impl<'a> BodyBuilder<'a> {
             return;
         };
         let mut cursor = args.walk();
-        let named: Vec<Node> = args.named_children(&mut cursor).filter(|n| n.kind() != "comment").collect();
+        let named: Vec<Node> = args.named_children(&mut cursor).filter(|n| n.kind_name() != "comment").collect();
         let (guard_node, lock_node) = if first_lock_arg == 0 {
             (named.first().copied(), named.get(1).copied())
         } else {
@@ -425,9 +426,9 @@ impl<'a> BodyBuilder<'a> {
             return;
         };
         // guard(mutex)(&lock);
-        if expr.kind() == "call_expression" {
+        if expr.kind_name() == "call_expression" {
             if let Some(inner) = expr.child_by_field_id(fid!("function")) {
-                if inner.kind() == "call_expression" && callee_identifier(inner, self.src) == Some("guard") {
+                if inner.kind_name() == "call_expression" && callee_identifier(inner, self.src) == Some("guard") {
                     let guard_name = inner
                         .child_by_field_id(fid!("arguments"))
                         .and_then(|a| a.named_child(0))
@@ -441,7 +442,7 @@ impl<'a> BodyBuilder<'a> {
             }
         }
         self.emit_expr(expr);
-        if expr.kind() == "assignment_expression" {
+        if expr.kind_name() == "assignment_expression" {
             self.remember_call_var(expr.child_by_field_id(fid!("left")), expr.child_by_field_id(fid!("right")));
         }
     }
@@ -450,11 +451,11 @@ impl<'a> BodyBuilder<'a> {
         let (Some(var), Some(value)) = (var, value) else {
             return;
         };
-        if var.kind() != "identifier" {
+        if var.kind_name() != "identifier" {
             return;
         }
         let sym = self.names.intern(text(var, self.src));
-        if strip_parens(value).kind() == "call_expression" {
+        if strip_parens(value).kind_name() == "call_expression" {
             if let Some(pos) = self.last_event_pos() {
                 self.call_vars.insert(sym, pos);
                 return;
@@ -469,7 +470,7 @@ impl<'a> BodyBuilder<'a> {
         let mut cursor = node.walk();
         let decls: Vec<Node> = node.children_by_field_name("declarator", &mut cursor).collect();
         for decl in decls {
-            let (target, value) = if decl.kind() == "init_declarator" {
+            let (target, value) = if decl.kind_name() == "init_declarator" {
                 (decl.child_by_field_id(fid!("declarator")), decl.child_by_field_id(fid!("value")))
             } else {
                 (Some(decl), None)
@@ -488,7 +489,7 @@ impl<'a> BodyBuilder<'a> {
             let value_kind = value.map_or(RetVal::Unknown, |v| ret_val(v, self.src));
             self.push_event(Event::SetVar { var: sym, value: value_kind });
             // `struct foo f;` (not `struct foo *f`, not `struct foo f[]`) lives on the stack.
-            let on_stack = ty.is_some() && target.is_some_and(|t| t.kind() == "identifier");
+            let on_stack = ty.is_some() && target.is_some_and(|t| t.kind_name() == "identifier");
             if let Some(scope) = self.locals.last_mut() {
                 scope.push(Local { name: sym, ty, on_stack });
             }
@@ -513,7 +514,7 @@ impl<'a> BodyBuilder<'a> {
         self.cur = else_b;
         if let Some(alt) = node.child_by_field_id(fid!("alternative")) {
             // `else_clause` wraps the statement in newer grammars.
-            if alt.kind() == "else_clause" {
+            if alt.kind_name() == "else_clause" {
                 self.children_stmts(alt, &[]);
             } else {
                 self.stmt(alt);
@@ -563,7 +564,7 @@ impl<'a> BodyBuilder<'a> {
     fn for_stmt(&mut self, node: Node) {
         self.locals.push(Vec::new());
         if let Some(init) = node.child_by_field_id(fid!("initializer")) {
-            if init.kind() == "declaration" {
+            if init.kind_name() == "declaration" {
                 self.declaration(init);
             } else {
                 self.emit_expr(init);
@@ -609,7 +610,7 @@ impl<'a> BodyBuilder<'a> {
             let mut cursor = body.walk();
             let children: Vec<Node> = body.named_children(&mut cursor).collect();
             for child in children {
-                if child.kind() == "case_statement" {
+                if child.kind_name() == "case_statement" {
                     let case = self.new_block();
                     self.goto(case); // fall through from the previous case
                     self.cur = case;
@@ -643,9 +644,9 @@ impl<'a> BodyBuilder<'a> {
             return;
         };
         let (inner, negated) = strip_not(value);
-        let is_err_ptr = inner.kind() == "call_expression"
+        let is_err_ptr = inner.kind_name() == "call_expression"
             && callee_identifier(inner, self.src).is_some_and(|n| matches!(n, "ERR_PTR" | "ERR_CAST"));
-        if inner.kind() == "call_expression" && !is_err_ptr {
+        if inner.kind_name() == "call_expression" && !is_err_ptr {
             // `return mutex_trylock(&m);` returns non-zero exactly when locked.
             self.emit_expr(value);
             if let Some((block, event)) = self.last_event_pos() {
@@ -668,7 +669,7 @@ impl<'a> BodyBuilder<'a> {
         }
         self.emit_expr(value);
         let ret = match strip_parens(value) {
-            v if v.kind() == "identifier" && text(v, self.src) != "NULL" => {
+            v if v.kind_name() == "identifier" && text(v, self.src) != "NULL" => {
                 RetVal::Var(self.names.intern(text(v, self.src)))
             }
             _ if is_err_ptr => RetVal::Error,
@@ -726,19 +727,19 @@ impl<'a> BodyBuilder<'a> {
 /// An expression statement missing its `;` and followed by a statement is a
 /// macro with a block (`list_for_each_entry(..) { }`, `scoped_guard(..) { }`).
 fn macro_block_header(node: Node) -> Option<Node> {
-    if node.kind() != "expression_statement" {
+    if node.kind_name() != "expression_statement" {
         return None;
     }
     let last = node.child(node.child_count().checked_sub(1)?)?;
-    let missing_semi = last.is_missing() || last.kind() != ";";
+    let missing_semi = last.is_missing() || last.kind_name() != ";";
     let call = node.named_child(0)?;
-    (missing_semi && call.kind() == "call_expression").then_some(call)
+    (missing_semi && call.kind_name() == "call_expression").then_some(call)
 }
 
 /// A loop condition that is a non-zero constant: `1`, `true`.
 fn is_always_true(cond: Node, src: &[u8]) -> bool {
     let c = strip_parens(cond);
-    match c.kind() {
+    match c.kind_name() {
         "number_literal" => parse_int(text(c, src)).is_some_and(|v| v != 0),
         "true" => true,
         _ => false,
@@ -747,7 +748,7 @@ fn is_always_true(cond: Node, src: &[u8]) -> bool {
 
 pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
     let node = strip_parens(node);
-    match node.kind() {
+    match node.kind_name() {
         "number_literal" => match parse_int(text(node, src)) {
             Some(0) => RetVal::Zero,
             Some(_) => RetVal::NonZero,
@@ -758,7 +759,7 @@ pub(super) fn ret_val(node: Node, src: &[u8]) -> RetVal {
         "identifier" if text(node, src) == "NULL" => RetVal::Zero,
         // `-EAGAIN`: an errno; `-1`
         "unary_expression" if op_text(node, src) == "-" => match node.child_by_field_id(fid!("argument")) {
-            Some(a) if a.kind() == "identifier" && text(a, src).starts_with('E') => RetVal::Error,
+            Some(a) if a.kind_name() == "identifier" && text(a, src).starts_with('E') => RetVal::Error,
             _ => RetVal::NonZero,
         },
         _ => RetVal::Unknown,
