@@ -166,6 +166,26 @@ fn every_fixture_gets_exactly_its_expected_findings() {
     assert!(failures.is_empty(), "{} of {total} fixtures disagree:\n  {}", failures.len(), failures.join("\n  "));
 }
 
+/// Marks say nothing of severity: the fixtures whose severity is the point
+/// are checked here.
+#[test]
+fn double_lock_through_its_holder_again_is_a_warning() {
+    let severities = |name: &str| -> Vec<String> {
+        let path = fixtures_dir().join("double-lock").join(name);
+        let report = run_lockpath(&["check", "--no-tree-context", "--format", "json"], &path);
+        report["findings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{} {}", f["check"].as_str().unwrap_or("?"), f["severity"].as_str().unwrap_or("?")))
+            .collect()
+    };
+    // Two objects of one class, reached by entering the holder again.
+    assert_eq!(severities("fires_recursion_into_holder_two_objects.c"), ["double-lock warning"]);
+    // A recursion elsewhere on the path changes nothing.
+    assert_eq!(severities("fires_recursive_callee_then_lock.c"), ["double-lock error"]);
+}
+
 #[test]
 fn marks_are_parsed_as_written() {
     let text = "a\nb; /* expect: double-lock fault-under-lock */\n// expect: conditional-locking\n";
