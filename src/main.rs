@@ -444,11 +444,16 @@ fn check_series(
     root: PathBuf,
     pool: &rayon::ThreadPool,
 ) -> anyhow::Result<u8> {
+    // A check server started on the tree (`lockpath server TREE`, from
+    // here) analyses every state whole-tree; --git states live in a
+    // temporary copy of the touched directories, which no server keeps.
+    let wants_server = !args.no_server && args.git.is_none();
     let opts = series::Options {
         tree_context: !args.analysis.no_tree_context,
         max_file_size: args.analysis.max_file_size.saturating_mul(1 << 20),
         progress: !args.quiet,
         cache_dir: cache_dir(&args.analysis),
+        server: wants_server.then(|| tree_options(&args.analysis, vec![root.clone()])),
     };
     let result = match &args.git {
         Some(range) => pool.install(|| series::check_git(model, &opts, filters, &root, range)),

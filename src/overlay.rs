@@ -25,6 +25,11 @@ impl Overlay {
         self.files.insert(Self::key(path), Some(bytes.into()));
     }
 
+    /// Every file the overlay speaks for, by key: `None` when deleted.
+    pub fn entries(&self) -> impl Iterator<Item = (&Path, Option<&Arc<[u8]>>)> + '_ {
+        self.files.iter().map(|(p, b)| (p.as_path(), b.as_ref()))
+    }
+
     /// The file at `path` is gone.
     pub fn delete(&mut self, path: &Path) {
         self.files.insert(Self::key(path), None);

@@ -14,7 +14,10 @@
 //! size, modification time and inode with the previous request's; what
 //! differs is read again (`Session::disk_changed`), and the session
 //! re-analyses from there (a new or deleted file rebuilds the program).
-//! Requests are answered one at a time, in arrival order.
+//! A request may carry files that stand in for the disk (series mode sends
+//! each state of a patch series so); the next request without them reads
+//! those files from the disk again. Requests are answered one at a time,
+//! in arrival order.
 //!
 //! Framing: a u32 little-endian length, then a postcard payload; a request
 //! is a `Request`, the answer a `Reply`.
@@ -22,6 +25,7 @@
 use crate::cache::FactsCache;
 use crate::driver::{self, Options, Report, Stats};
 use crate::model::Model;
+use crate::overlay::Overlay;
 use crate::session::{Pass, Session};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap;
@@ -38,12 +42,17 @@ const PROTOCOL: u32 = 1;
 
 /// A reply larger than this is refused (a whole-tree report is ~75 MiB).
 const MAX_REPLY: usize = 1 << 30;
-/// A request is a few bytes; anything longer is not a client of ours.
-const MAX_REQUEST: usize = 1 << 10;
+/// A request carries at most a patch series' files.
+const MAX_REQUEST: usize = 1 << 28;
 
 #[derive(serde::Serialize, serde::Deserialize)]
 enum Request {
-    Check { protocol: u32 },
+    /// A check of the server's paths, with these files standing in for
+    /// the disk (`None`: deleted); a plain check sends none.
+    Check {
+        protocol: u32,
+        overlay: Vec<(PathBuf, Option<Vec<u8>>)>,
+    },
     Stop,
 }
 
@@ -110,13 +119,15 @@ pub fn socket_path(model: &Model, opts: &Options) -> Option<PathBuf> {
     Some(cache.server_socket(&cache.run_key(&[b"server", &model.digest, spec.as_bytes()])))
 }
 
-/// Asks the server for `opts`' report. `Ok(None)`: no server listens;
-/// `Err`: one does but the exchange failed (the caller runs itself).
+/// Asks the server for `opts`' report (`opts.overlay` standing in for the
+/// disk, as in a series state). `Ok(None)`: no server listens; `Err`: one
+/// does but the exchange failed (the caller runs itself).
 pub fn ask(model: &Model, opts: &Options) -> Result<Option<Answer>, String> {
     let Some(socket) = socket_path(model, opts) else { return Ok(None) };
     let Ok(mut stream) = UnixStream::connect(&socket) else { return Ok(None) };
     let fail = |e: std::io::Error| format!("the check server ({}) did not answer: {e}", socket.display());
-    write_frame(&mut stream, &Request::Check { protocol: PROTOCOL }).map_err(fail)?;
+    let overlay = opts.overlay.entries().map(|(p, b)| (p.to_path_buf(), b.map(|b| b.to_vec()))).collect();
+    write_frame(&mut stream, &Request::Check { protocol: PROTOCOL, overlay }).map_err(fail)?;
     let started = Instant::now();
     match read_frame::<Reply>(&mut stream, MAX_REPLY).map_err(fail)? {
         Reply::Report { stats, pass, report } => {
@@ -168,9 +179,9 @@ pub fn serve(
         busy.store(true, Ordering::SeqCst);
         let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
         let stopping = match read_frame::<Request>(&mut stream, MAX_REQUEST) {
-            Ok(Request::Check { protocol }) if protocol == PROTOCOL => {
+            Ok(Request::Check { protocol, overlay }) if protocol == PROTOCOL => {
                 let started = Instant::now();
-                let reply = answer(opts, &mut session, &mut snapshot);
+                let reply = answer(&with_overlay(opts, overlay), &mut session, &mut snapshot);
                 let sent = write_frame(&mut stream, &reply);
                 if let Reply::Report { pass, .. } = &reply {
                     let how = if sent.is_ok() { "answered" } else { "could not send" };
@@ -178,7 +189,7 @@ pub fn serve(
                 }
                 false
             }
-            Ok(Request::Check { protocol }) => {
+            Ok(Request::Check { protocol, .. }) => {
                 let why = format!("protocol {protocol}, this server speaks {PROTOCOL}");
                 let _ = write_frame(&mut stream, &Reply::Error(why));
                 false
@@ -198,6 +209,18 @@ pub fn serve(
     }
     let _ = std::fs::remove_file(&socket);
     Ok(())
+}
+
+/// The server's options with a request's files standing in for the disk.
+fn with_overlay(opts: &Options, files: Vec<(PathBuf, Option<Vec<u8>>)>) -> Options {
+    let mut opts = opts.clone();
+    for (path, bytes) in files {
+        match bytes {
+            Some(bytes) => opts.overlay.set(&path, bytes),
+            None => opts.overlay.delete(&path),
+        }
+    }
+    opts
 }
 
 /// One check: what changed on disk since the last one, then the session.
@@ -230,10 +253,24 @@ impl Snapshot {
     fn take(opts: &Options) -> Snapshot {
         use std::os::unix::fs::MetadataExt;
         let (found, all, _) = driver::discover_inputs(opts);
-        let given = found.missing.into_iter().map(|p| (p, None));
-        let files = all
+        // One spelling per file, whatever the overlay made of the list
+        // (discovery spells every file as its overlay key when there is
+        // one): `Overlay::key`'s, each directory canonicalised once.
+        let mut dirs: FxHashMap<PathBuf, PathBuf> = FxHashMap::default();
+        let mut key = |path: &Path| match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => {
+                let dir = dirs
+                    .entry(parent.to_path_buf())
+                    .or_insert_with(|| Overlay::key(parent).canonicalize().unwrap_or_else(|_| Overlay::key(parent)));
+                dir.join(name)
+            }
+            _ => Overlay::key(path),
+        };
+        let paths: Vec<PathBuf> = all.iter().map(|(path, _, _)| key(path)).collect();
+        let given: Vec<(PathBuf, _)> = found.missing.iter().map(|p| (key(p), None)).collect();
+        let files = paths
             .into_par_iter()
-            .map(|(path, _, _)| {
+            .map(|path| {
                 let meta = std::fs::metadata(&path).ok();
                 (path, meta.map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH), m.ino())))
             })

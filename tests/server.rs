@@ -4,7 +4,9 @@
 //! prints — after every kind of change to the tree (an edited function, a
 //! new file, a deleted file); other options never reach it; a dead
 //! server's socket is ignored; garbage on the socket leaves it answering;
-//! `--stop` ends it with status 0 and removes its socket.
+//! `--stop` ends it with status 0 and removes its socket. A patch series
+//! checked against a tree a server keeps is analysed there, whole-tree:
+//! a callee in another directory than the patch is seen.
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -163,6 +165,66 @@ fn a_second_server_for_the_same_paths_is_refused() {
     let second = tree.command("server", &[]).output().expect("runs");
     assert_ne!(second.status.code(), Some(0));
     assert!(stderr(&second).contains("already runs"), "{}", stderr(&second));
+    assert_eq!(tree.command("server", &["--stop"]).output().expect("runs").status.code(), Some(0));
+    assert_eq!(server.wait().expect("exits").code(), Some(0));
+}
+
+/// The seed tree without the OOM reaper's call, and a patch adding it back
+/// in mm/: the fault it introduces lies in kernel/futex/, outside the
+/// directories the patch touches.
+fn tree_and_patch() -> (Tree, PathBuf) {
+    let tree = Tree::new();
+    let call = "\tif (!try_futex_exit_release(tsk))\n\t\tgoto out_unlock;\n";
+    let with = std::fs::read_to_string(tree.path("mm/oom_kill.c")).expect("read");
+    let at = with.find(call).expect("the seed call");
+    tree.write("mm/oom_kill.c", &with.replace(call, ""));
+    // One hunk: three lines of context before the call, three after.
+    let before: Vec<&str> = with[..at].lines().collect();
+    let after: Vec<&str> = with[at + call.len()..].lines().collect();
+    let (pre, post) = (&before[before.len() - 3..], &after[..3]);
+    let start = before.len() - 2;
+    let mut patch = format!("--- a/mm/oom_kill.c\n+++ b/mm/oom_kill.c\n@@ -{start},6 +{start},8 @@\n");
+    for l in pre {
+        patch.push_str(&format!(" {l}\n"));
+    }
+    for l in call.lines() {
+        patch.push_str(&format!("+{l}\n"));
+    }
+    for l in post {
+        patch.push_str(&format!(" {l}\n"));
+    }
+    let file = tree.cache.path().join("0001-reap-robust-futexes.patch");
+    std::fs::write(&file, patch).expect("write the patch");
+    (tree, file)
+}
+
+fn series(tree: &Tree, patch: &Path, extra: &[&str]) -> Output {
+    let mut cmd = Command::new(LOCKPATH);
+    cmd.args(["check", "--format", "json", "--cache-dir"]).arg(tree.cache.path()).args(extra).arg(patch);
+    cmd.current_dir(tree.dir.path()).output().expect("lockpath check runs")
+}
+
+#[test]
+fn a_series_is_analysed_whole_tree_on_the_server() {
+    let (tree, patch) = tree_and_patch();
+    // In this process, the series sees mm/ (and include/): not the callee.
+    let here = series(&tree, &patch, &[]);
+    assert_eq!(finding_count(&here, "fault-under-lock"), 0, "{}", stderr(&here));
+    assert_eq!(here.status.code(), Some(0), "{}", stderr(&here));
+
+    let (mut server, _) = tree.serve();
+    let served = series(&tree, &patch, &[]);
+    assert!(stderr(&served).contains("analysed on the check server"), "{}", stderr(&served));
+    assert_eq!(finding_count(&served, "fault-under-lock"), 1, "{}", String::from_utf8_lossy(&served.stdout));
+    let json = String::from_utf8_lossy(&served.stdout);
+    assert!(json.contains("\"patch\": \"0001-reap-robust-futexes.patch\""), "{json}");
+    assert_eq!(served.status.code(), Some(1));
+    // --no-server keeps it here.
+    assert_eq!(finding_count(&series(&tree, &patch, &["--no-server"]), "fault-under-lock"), 0);
+    // The server answers plain checks from the disk again, which the series never wrote.
+    let plain = assert_served_as_run(&tree, "after the series");
+    assert_eq!(finding_count(&plain, "fault-under-lock"), 0);
+
     assert_eq!(tree.command("server", &["--stop"]).output().expect("runs").status.code(), Some(0));
     assert_eq!(server.wait().expect("exits").code(), Some(0));
 }

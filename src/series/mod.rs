@@ -63,6 +63,11 @@ pub struct Options {
     pub progress: bool,
     /// The facts cache's root (see `driver::Options::cache_dir`).
     pub cache_dir: Option<std::path::PathBuf>,
+    /// The options of a check server that may keep the whole tree
+    /// (`lockpath server TREE`, TREE as --tree names it). When one answers,
+    /// every state is analysed there, whole-tree, instead of in this
+    /// process over the directories the series touches.
+    pub server: Option<driver::Options>,
 }
 
 /// Everything the output formats need about a series run.
@@ -259,6 +264,20 @@ struct State {
     problems: Vec<String>,
 }
 
+impl State {
+    /// The state after a patch that changed nothing analysed.
+    fn unchanged(&self) -> State {
+        State {
+            findings: self.findings.clone(),
+            keys: self.keys.clone(),
+            files: self.files.clone(),
+            summary: self.summary.clone(),
+            overlay: self.overlay.clone(),
+            problems: Vec::new(),
+        }
+    }
+}
+
 fn check(
     model: &Model,
     opts: &Options,
@@ -302,27 +321,43 @@ fn check(
     }
 
     // Analyse the base and each state a patch changed C code in: the base
-    // whole, each later state incrementally from the one before.
-    let mut session = crate::session::Session::new(model);
-    let mut states: Vec<State> = Vec::with_capacity(overlays.len());
-    for (k, overlay) in overlays.iter().enumerate() {
-        let changes_c = k == 0
-            || applied[k - 1]
-                .iter()
-                .any(|a| a.changed && [&a.old, &a.new].into_iter().flatten().any(|n| scope.wants(n)));
-        let state = match states.last() {
-            Some(prev) if !changes_c => State {
-                findings: prev.findings.clone(),
-                keys: prev.keys.clone(),
-                files: prev.files.clone(),
-                summary: prev.summary.clone(),
-                overlay: prev.overlay.clone(),
-                problems: Vec::new(),
-            },
-            _ => analyse(&mut session, opts, filters, tree, overlay.clone(), &scope),
-        };
-        states.push(state);
+    // whole, each later state incrementally from the one before; on a
+    // check server for the whole tree when one answers, else here over
+    // the scope.
+    let changes_c = |k: usize, wanted: &dyn Fn(&str) -> bool| {
+        k == 0 || applied[k - 1].iter().any(|a| a.changed && [&a.old, &a.new].into_iter().flatten().any(|n| wanted(n)))
+    };
+    let on_server = opts.server.as_ref().and_then(|server| {
+        let mut states: Vec<State> = Vec::with_capacity(overlays.len());
+        for (k, overlay) in overlays.iter().enumerate() {
+            let state = match states.last() {
+                Some(prev) if !changes_c(k, &|n| is_c_source(n)) => prev.unchanged(),
+                _ => {
+                    let mut run = server.clone();
+                    run.overlay = Overlay::clone(overlay);
+                    let report = crate::server::ask(model, &run).ok()??.report;
+                    state_of(report, filters, tree, overlay.clone())
+                }
+            };
+            states.push(state);
+        }
+        Some(states)
+    });
+    if on_server.is_some() {
+        notes.push("analysed on the check server for the whole tree".into());
     }
+    let states = on_server.unwrap_or_else(|| {
+        let mut session = crate::session::Session::new(model);
+        let mut states: Vec<State> = Vec::with_capacity(overlays.len());
+        for (k, overlay) in overlays.iter().enumerate() {
+            let state = match states.last() {
+                Some(prev) if !changes_c(k, &|n| scope.wants(n)) => prev.unchanged(),
+                _ => analyse(&mut session, opts, filters, tree, overlay.clone(), &scope),
+            };
+            states.push(state);
+        }
+        states
+    });
     let touched_set: BTreeSet<&str> = touched.iter().map(String::as_str).collect();
     if let Some(last) = states.last() {
         let mut seen = BTreeSet::new();
@@ -412,7 +447,13 @@ fn analyse(
         cache_dir: opts.cache_dir.clone(),
         watch: None,
     };
-    let (mut report, _) = session.run(&run_opts);
+    let (report, _) = session.run(&run_opts);
+    state_of(report, filters, tree, overlay)
+}
+
+/// A state from its report: names relative to the series' tree, the
+/// configuration's filters applied, each finding's identity.
+fn state_of(mut report: driver::Report, filters: &Filters, tree: &Tree, overlay: Arc<Overlay>) -> State {
     // Names relative to the series' tree, whatever the current directory.
     for file in &mut report.files {
         if let Ok(rel) = file.path.strip_prefix(&tree.root) {
