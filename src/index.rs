@@ -236,6 +236,9 @@ pub struct Program {
     /// (`site_span`): a body is decoded once, not per hop and per run.
     /// `replace_file` forgets a replaced file's.
     site_spans: std::sync::Mutex<FxHashMap<FuncId, std::sync::Arc<[crate::ir::Span]>>>,
+    /// How many functions the program was built with: those are in file
+    /// order (`functions_in`); ones a replaced file added come after.
+    built: usize,
 }
 
 /// Where a struct tag is defined: the file, a hash of its members, and
@@ -387,6 +390,16 @@ impl Program {
         let mut memo = self.site_spans.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let sites = memo.entry(func).or_insert_with(|| def.site_spans().into());
         sites.get(site as usize).copied().unwrap_or(def.func.span)
+    }
+
+    /// The live functions of `file`, by id.
+    pub fn functions_in(&self, file: FileId) -> impl Iterator<Item = FuncId> + '_ {
+        let built = &self.funcs[..self.built.min(self.funcs.len())];
+        let (start, end) = (built.partition_point(|d| d.file < file), built.partition_point(|d| d.file <= file));
+        (start..end)
+            .chain(built.len()..self.funcs.len())
+            .map(|id| id as FuncId)
+            .filter(move |&id| self.funcs[id as usize].file == file && !self.is_dead(id))
     }
 
     /// Every live definition named `name`.
@@ -699,6 +712,7 @@ impl<'m> ProgramBuilder<'m> {
             dead: FxHashSet::default(),
             file_items: Vec::new(),
             site_spans: Default::default(),
+            built: 0,
         };
         for (guard, prim) in &model.guards {
             let (g, p) = (names.intern(guard), names.intern(prim));
@@ -812,6 +826,7 @@ impl<'m> ProgramBuilder<'m> {
         prog.path_bindings = path_bindings;
         prog.bind_handlers(model);
         crate::wrappers::bind_forwarded_handlers(&mut prog, model);
+        prog.built = prog.funcs.len();
         prog
     }
 }

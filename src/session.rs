@@ -221,13 +221,8 @@ fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Repor
     // the whole run: it asks the file system).
     let probed: rustc_hash::FxHashSet<FileId> =
         opts.held_at.iter().filter_map(|p| state.by_path.get(&Overlay::key(p)).copied()).collect();
-    let probe: Vec<FuncId> = if probed.is_empty() {
-        Vec::new()
-    } else {
-        (0..prog.funcs.len() as FuncId)
-            .filter(|&id| probed.contains(&prog.funcs[id as usize].file) && !prog.is_dead(id))
-            .collect()
-    };
+    let mut probe: Vec<FuncId> = probed.iter().flat_map(|&file| prog.functions_in(file)).collect();
+    probe.sort_unstable();
     let call_states = state
         .resident
         .call_states(prog, model, &probe)
@@ -237,6 +232,7 @@ fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Repor
     laps.lap("call states");
     let order_edges = if opts.want_order_graph { checks::lock_order_cycle::edges(prog, analysis) } else { Vec::new() };
     let files = prog.files.clone();
+    let (problems, missing) = (state.problems.clone(), state.missing.clone());
     laps.lap("output");
     let stats = Stats {
         phases: laps.phases,
@@ -251,8 +247,8 @@ fn report(model: &Model, state: &State, opts: &Options, mut laps: Laps) -> Repor
     Report {
         findings,
         files,
-        problems: state.problems.clone(),
-        missing: state.missing.clone(),
+        problems,
+        missing,
         summary,
         nothing_usable: state.nothing_usable,
         stats,

@@ -138,9 +138,7 @@ impl Program {
         if old_items.iter().any(|d| new_items.binary_search(d).is_err()) {
             return Err(Rebuild("a definition outside the function bodies changed or went"));
         }
-        let old_ids: Vec<FuncId> = (0..self.funcs.len() as FuncId)
-            .filter(|&id| self.funcs[id as usize].file == file_id && !self.dead.contains(&id))
-            .collect();
+        let old_ids: Vec<FuncId> = self.functions_in(file_id).collect();
         // Match the new functions to the old ones in order (same name and
         // kind); old ones skipped over are removed, new ones unmatched are
         // added.

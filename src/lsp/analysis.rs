@@ -185,7 +185,10 @@ impl TextCache {
 
 /// The report as diagnostics, per file.
 fn analysed(report: &driver::Report, job: &Job, kept: &mut TextCache) -> Analysed {
-    let mut texts = Texts { overlay: &job.overlay, files: &report.files, cache: FxHashMap::default(), kept };
+    // The overlay holds the open documents; by key, so that a finding's
+    // file is matched without asking the file system again.
+    let open = job.held_at.iter().filter_map(|p| Some((kept.key(p), job.overlay.get(p)?.cloned()))).collect();
+    let mut texts = Texts { open, files: &report.files, cache: FxHashMap::default(), kept };
     let mut diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
     for finding in &report.findings {
         let Some(file) = report.files.get(finding.file as usize) else { continue };
@@ -290,7 +293,8 @@ fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
 /// The text of each file a finding points into, as the analysis read it
 /// (the buffer when open, else the disk), loaded once per run.
 struct Texts<'a> {
-    overlay: &'a Overlay,
+    /// The open documents' buffers (`None`: deleted), by key.
+    open: FxHashMap<PathBuf, Option<Arc<[u8]>>>,
     files: &'a [SourceFile],
     cache: FxHashMap<u32, Option<Arc<TextIndex>>>,
     kept: &'a mut TextCache,
@@ -298,13 +302,13 @@ struct Texts<'a> {
 
 impl Texts<'_> {
     fn index(&mut self, file: u32) -> Option<&TextIndex> {
-        let (overlay, files, kept) = (self.overlay, self.files, &mut *self.kept);
+        let (open, files, kept) = (&self.open, self.files, &mut *self.kept);
         self.cache
             .entry(file)
             .or_insert_with(|| {
                 let path = &files.get(file as usize)?.path;
-                match overlay.get(path) {
-                    Some(bytes) => Some(Arc::new(LineIndex::new(bytes?.clone()))),
+                match open.get(&kept.key(path)) {
+                    Some(bytes) => Some(Arc::new(LineIndex::new(bytes.clone()?))),
                     None => kept.disk_index(path),
                 }
             })
