@@ -234,8 +234,15 @@ fn lsp_files_outside_the_root_and_a_file_deleted_while_open() {
 
 #[test]
 fn lsp_an_edit_storm_is_coalesced_and_answered() {
+    // A short wait, and the default one.
+    for settings in [json!({"debounceMs": 100}), json!({})] {
+        edit_storm(settings);
+    }
+}
+
+fn edit_storm(settings: Value) {
     let ws = Workspace::new();
-    let mut lsp = start(&ws, json!({"debounceMs": 100}));
+    let mut lsp = start(&ws, settings);
     let oom = ws.uri("mm/oom_kill.c");
     let text = ws.read("mm/oom_kill.c");
     lsp.open(&oom, &text, 1);

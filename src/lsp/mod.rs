@@ -48,7 +48,7 @@ pub fn run() -> std::io::Result<u8> {
 }
 
 /// `initializationOptions`, all optional:
-/// `{"paths": ["mm", "kernel"], "treeContext": true, "debounceMs": 300,
+/// `{"paths": ["mm", "kernel"], "treeContext": true, "debounceMs": 150,
 ///   "models": ["/path/my.model"], "jobs": 2, "pathInMessage": false}`.
 #[derive(serde::Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -68,7 +68,12 @@ impl Default for Settings {
         Settings {
             paths: Vec::new(),
             tree_context: true,
-            debounce_ms: 300,
+            // Long enough to span the gap between keystrokes, no longer: an
+            // edit's run on the whole 6.12 tree takes about 0.15 s, and
+            // edits made while a run is in flight are coalesced into the
+            // one run that follows it (`serve` starts none while one
+            // runs), so the wait need not cover a run as well.
+            debounce_ms: 150,
             models: Vec::new(),
             jobs: None,
             path_in_message: false,
