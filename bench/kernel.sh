@@ -49,9 +49,9 @@ fi
 
 log "building (release, binary and examples)"
 cargo build --release --bins --examples >&2
-target="${CARGO_TARGET_DIR:-target}/release"
-lockpath="$(pwd)/$target/lockpath"
-floor="$(pwd)/$target/examples/parse_floor"
+target="$(cd "${CARGO_TARGET_DIR:-target}/release" && pwd)"   # absolute, whatever CARGO_TARGET_DIR is
+lockpath="$target/lockpath"
+floor="$target/examples/parse_floor"
 
 tree="$(ci/fetch-kernel.sh 6.12)"
 old="${OLD_KERNEL:-$HOME/.cache/kernels/linux-source-6.12.107}"

@@ -56,7 +56,7 @@ fi
 
 log "building lockpath (release)"
 cargo build --release --bin lockpath >&2
-lockpath="$root/${CARGO_TARGET_DIR:-target}/release/lockpath"
+lockpath="$(cd "${CARGO_TARGET_DIR:-target}/release" 2>/dev/null && pwd || echo "$root/target/release")/lockpath"
 
 tree="$(ci/fetch-kernel.sh 6.12)"
 tree="$(cd "$tree" && pwd)"
