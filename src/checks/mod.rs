@@ -46,8 +46,23 @@ pub fn run(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
 }
 
 /// `run`, and how many edges the lock-order graph has (`--stats`): one
-/// graph for both.
+/// graph for both. The whole-program checks run beside the others, each
+/// on its own thread; their findings are put together in one fixed order.
 pub fn run_counting_order_edges(prog: &Program, model: &Model, analysis: &Analysis) -> (Vec<Finding>, usize) {
+    let ((mut out, (cycles, order_edges)), irq) = rayon::join(
+        || rayon::join(|| per_observation(prog, model, analysis), || lock_order_cycle::findings(prog, analysis)),
+        || irq_unsafe_lock::findings(prog, analysis),
+    );
+    out.extend(cycles);
+    out.extend(irq);
+    for (func, cond) in &analysis.conditional {
+        out.push(conditional_locking::finding(prog, analysis, *func, cond));
+    }
+    (out, order_edges)
+}
+
+/// The findings one observation makes on its own.
+fn per_observation(prog: &Program, model: &Model, analysis: &Analysis) -> Vec<Finding> {
     let mut out = Vec::new();
     let double_locked: rustc_hash::FxHashSet<(FuncId, ClassId)> = analysis
         .observations
@@ -78,11 +93,5 @@ pub fn run_counting_order_edges(prog: &Program, model: &Model, analysis: &Analys
         };
         out.extend(finding);
     }
-    let (cycles, order_edges) = lock_order_cycle::findings(prog, analysis);
-    out.extend(cycles);
-    out.extend(irq_unsafe_lock::findings(prog, analysis));
-    for (func, cond) in &analysis.conditional {
-        out.push(conditional_locking::finding(prog, analysis, *func, cond));
-    }
-    (out, order_edges)
+    out
 }
