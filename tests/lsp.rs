@@ -272,6 +272,25 @@ fn edit_storm(settings: Value) {
 }
 
 #[test]
+fn lsp_a_finding_that_stays_the_same_is_positioned_in_the_text_as_it_is_now() {
+    let ws = Workspace::new();
+    let mut lsp = start(&ws, json!({}));
+    let (oom, core) = (ws.uri("mm/oom_kill.c"), ws.uri("kernel/futex/core.c"));
+    let text = ws.read("kernel/futex/core.c");
+    lsp.open(&oom, &ws.read("mm/oom_kill.c"), 1);
+    lsp.open(&core, &text, 1);
+    let last_hop = |d: &[Value]| d.first().map(|d| d["relatedInformation"][5]["location"]["range"]["start"].clone());
+    lsp.diagnostics_for(&oom, |d| last_hop(d) == Some(json!({"line": 9, "character": 5})));
+    // A tab moved across a line break: every byte offset stays, and so does
+    // the finding (the diagnostic kept from the last run must not be).
+    let moved = text.replacen("uentry;\n\n\tif (get_user", "uentry;\n\t\nif (get_user", 1);
+    assert_ne!(moved, text);
+    lsp.change(&core, 2, vec![json!({"text": moved})]);
+    lsp.diagnostics_for(&oom, |d| last_hop(d) == Some(json!({"line": 9, "character": 4})));
+    assert_eq!(lsp.shutdown_and_exit().code(), Some(0));
+}
+
+#[test]
 fn lsp_positions_are_utf16_unless_utf8_is_agreed() {
     let ws = Workspace::new();
     // `é` is 2 bytes and 1 UTF-16 unit, `𝄞` 4 bytes and 2 units: the call

@@ -3,17 +3,15 @@
 //! diagnostics of every file: a whole `driver::run` first, then runs of a
 //! `Session`, which re-analyse only what an edit reaches.
 
-use super::convert::{path_to_uri, Encoding, LineIndex};
+use super::convert::Encoding;
+use super::texts::{TextCache, Texts};
 use crate::driver;
 use crate::finding::{Finding, Severity};
-use crate::index::SourceFile;
-use crate::ir::Span;
 use crate::model::Model;
 use crate::overlay::Overlay;
 use lsp_types::{
     CodeDescription, Diagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, Location, NumberOrString, Range, Url,
 };
-use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -47,9 +45,10 @@ pub(crate) struct Style {
     pub docs: Arc<BTreeMap<&'static str, Url>>,
 }
 
-/// Every analysed file's diagnostics (files without findings are absent).
+/// Every analysed file's diagnostics (files without findings are absent);
+/// a file whose diagnostics did not change shares the last run's list.
 pub(crate) struct Analysed {
-    pub diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>>,
+    pub diagnostics: BTreeMap<PathBuf, Arc<Vec<Diagnostic>>>,
     pub files: usize,
     pub functions: usize,
     pub errors: usize,
@@ -140,67 +139,29 @@ pub(crate) fn reanalyse<'m>(
     }
 }
 
-/// A file's text with its line starts, for UTF-16 positions.
-type TextIndex = LineIndex<Arc<[u8]>>;
-
-/// Line indexes of files on disk and their URIs, kept from job to job: a
-/// file is read again only when its size or modification time changed.
-#[derive(Default)]
-pub(crate) struct TextCache {
-    /// Per path: the modification time and size it was read at, and its index.
-    disk: FxHashMap<PathBuf, (Option<std::time::SystemTime>, u64, Arc<TextIndex>)>,
-    uris: FxHashMap<PathBuf, Option<Url>>,
-    keys: FxHashMap<PathBuf, PathBuf>,
-}
-
-impl TextCache {
-    fn disk_index(&mut self, path: &Path) -> Option<Arc<TextIndex>> {
-        let meta = std::fs::metadata(path).ok()?;
-        let (mtime, len) = (meta.modified().ok(), meta.len());
-        if let Some((m, l, index)) = self.disk.get(path) {
-            if *m == mtime && *l == len && mtime.is_some() {
-                return Some(index.clone());
-            }
-        }
-        let bytes: Arc<[u8]> = std::fs::read(path).ok()?.into();
-        let index = Arc::new(LineIndex::new(bytes));
-        self.disk.insert(path.to_path_buf(), (mtime, len, index.clone()));
-        Some(index)
-    }
-
-    fn uri(&mut self, path: &Path) -> Option<Url> {
-        if let Some(uri) = self.uris.get(path) {
-            return uri.clone();
-        }
-        let uri = path_to_uri(&self.key(path));
-        self.uris.insert(path.to_path_buf(), uri.clone());
-        uri
-    }
-
-    /// `Overlay::key`, which asks the file system, once per path.
-    fn key(&mut self, path: &Path) -> PathBuf {
-        self.keys.entry(path.to_path_buf()).or_insert_with(|| Overlay::key(path)).clone()
-    }
-}
-
 /// The report as diagnostics, per file.
 fn analysed(report: &driver::Report, job: &Job, kept: &mut TextCache) -> Analysed {
-    // The overlay holds the open documents; by key, so that a finding's
-    // file is matched without asking the file system again.
-    let open = job.held_at.iter().filter_map(|p| Some((kept.key(p), job.overlay.get(p)?.cloned()))).collect();
-    let mut texts = Texts { open, files: &report.files, cache: FxHashMap::default(), kept };
-    let mut diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>> = BTreeMap::new();
+    // The overlay holds the open documents (`held_at`).
+    let mut texts = Texts::new(&report.files, &job.overlay, &job.held_at, kept);
+    let mut by_file: BTreeMap<PathBuf, Vec<&Finding>> = BTreeMap::new();
     for finding in &report.findings {
         let Some(file) = report.files.get(finding.file as usize) else { continue };
-        let diag = diagnostic(finding, &mut texts, &job.style);
-        diagnostics.entry(texts.kept.key(&file.path)).or_default().push(diag);
+        by_file.entry(texts.kept.key(&file.path)).or_default().push(finding);
     }
+    let diagnostics = by_file
+        .into_iter()
+        .map(|(path, findings)| {
+            let diags = texts.diagnostics(&path, &findings, |finding, texts| diagnostic(finding, texts, &job.style));
+            (path, diags)
+        })
+        .collect();
     let mut call_states: BTreeMap<PathBuf, Vec<(Range, String)>> = BTreeMap::new();
     for (file, state) in &report.call_states {
         let Some(source) = report.files.get(*file as usize) else { continue };
         let range = texts.range(*file, state.span, job.style.encoding);
         call_states.entry(texts.kept.key(&source.path)).or_default().push((range, describe_call(state)));
     }
+    texts.finish();
     Analysed {
         call_states,
         diagnostics,
@@ -287,56 +248,5 @@ fn diagnostic(f: &Finding, texts: &mut Texts, style: &Style) -> Diagnostic {
         related_information: related,
         tags: None,
         data: None,
-    }
-}
-
-/// The text of each file a finding points into, as the analysis read it
-/// (the buffer when open, else the disk), loaded once per run.
-struct Texts<'a> {
-    /// The open documents' buffers (`None`: deleted), by key.
-    open: FxHashMap<PathBuf, Option<Arc<[u8]>>>,
-    files: &'a [SourceFile],
-    cache: FxHashMap<u32, Option<Arc<TextIndex>>>,
-    kept: &'a mut TextCache,
-}
-
-impl Texts<'_> {
-    fn index(&mut self, file: u32) -> Option<&TextIndex> {
-        let (open, files, kept) = (&self.open, self.files, &mut *self.kept);
-        self.cache
-            .entry(file)
-            .or_insert_with(|| {
-                let path = &files.get(file as usize)?.path;
-                match open.get(&kept.key(path)) {
-                    Some(bytes) => Some(Arc::new(LineIndex::new(bytes.clone()?))),
-                    None => kept.disk_index(path),
-                }
-            })
-            .as_deref()
-    }
-
-    fn range(&mut self, file: u32, span: Span, enc: Encoding) -> Range {
-        match self.index(file) {
-            Some(index) => Range {
-                start: index.position(span.start as usize, enc),
-                end: index.position(span.end.max(span.start) as usize, enc),
-            },
-            // The file went away after the analysis read it: lockpath's own
-            // line and byte column are the best there is.
-            None => {
-                let (line, col) = self.files.get(file as usize).map_or((1, 1), |f| f.line_col(span.start));
-                let pos = lsp_types::Position { line: line.saturating_sub(1), character: col.saturating_sub(1) };
-                Range { start: pos, end: pos }
-            }
-        }
-    }
-
-    fn uri(&mut self, file: u32) -> Option<Url> {
-        let path = &self.files.get(file as usize)?.path;
-        self.kept.uri(path)
-    }
-
-    fn display_line(&self, file: u32, span: Span) -> (&str, u32) {
-        self.files.get(file as usize).map_or(("?", 0), |f| (f.display.as_str(), f.line_col(span.start).0))
     }
 }

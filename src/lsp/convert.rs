@@ -27,6 +27,10 @@ impl<T: AsRef<[u8]>> LineIndex<T> {
         LineIndex { text, starts }
     }
 
+    pub fn text(&self) -> &T {
+        &self.text
+    }
+
     /// The position of byte `offset` (clamped to the text).
     pub fn position(&self, offset: usize, enc: Encoding) -> Position {
         let text = self.text.as_ref();

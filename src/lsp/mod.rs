@@ -15,6 +15,7 @@ mod documents;
 mod explain;
 mod features;
 mod progress;
+mod texts;
 mod transport;
 mod worker;
 
@@ -94,7 +95,7 @@ enum Phase {
 /// The last run's diagnostics for every analysed file, and the paths it
 /// was given.
 struct LastRun {
-    diagnostics: BTreeMap<PathBuf, Vec<Diagnostic>>,
+    diagnostics: BTreeMap<PathBuf, Arc<Vec<Diagnostic>>>,
     paths: Vec<PathBuf>,
 }
 
@@ -333,7 +334,8 @@ impl Server {
         let last_covers = self.latest.as_ref().is_some_and(|last| covers(&last.paths));
         let running_covers = self.running.as_ref().is_some_and(|run| covers(&run.paths));
         if same_as_disk && last_covers {
-            let diags = self.latest.as_ref().and_then(|last| last.diagnostics.get(&path)).cloned().unwrap_or_default();
+            let diags = self.latest.as_ref().and_then(|last| last.diagnostics.get(&path));
+            let diags = diags.map(|d| Vec::clone(d)).unwrap_or_default();
             self.publish(&path, diags, Some(version));
         }
         if !same_as_disk || !(last_covers || running_covers) {
@@ -469,7 +471,12 @@ impl Server {
             .chain(self.published.keys().cloned())
             .collect();
         if let Some(LastRun { diagnostics: old, .. }) = &previous {
-            let changed = old.keys().chain(new.keys()).filter(|p| old.get(*p) != new.get(*p));
+            // A file whose diagnostics did not change shares the list.
+            let same = |a: Option<&Arc<Vec<Diagnostic>>>, b: Option<&Arc<Vec<Diagnostic>>>| match (a, b) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                (a, b) => a.is_none() && b.is_none(),
+            };
+            let changed = old.keys().chain(new.keys()).filter(|p| !same(old.get(*p), new.get(*p)));
             candidates.extend(changed.cloned());
         }
         candidates.sort();
@@ -487,7 +494,7 @@ impl Server {
                     continue;
                 }
             }
-            let diags = new.get(&path).cloned().unwrap_or_default();
+            let diags = new.get(&path).map(|d| Vec::clone(d)).unwrap_or_default();
             self.publish(&path, diags, version);
         }
         self.latest = Some(LastRun { diagnostics: new, paths });

@@ -40,7 +40,7 @@ impl Worker {
                 }
             };
             let mut session: Option<Session> = None;
-            let mut texts = analysis::TextCache::default();
+            let mut texts = super::texts::TextCache::default();
             for job in job_rx {
                 let run = std::panic::AssertUnwindSafe(|| {
                     pool.install(|| analysis::reanalyse(&model, &mut session, &mut texts, &job))
