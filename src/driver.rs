@@ -172,7 +172,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let Prepared { found, all, mut problems, loader, run_key } = match prepare(model, opts, &mut stats, &mut lap) {
+    let Prepared { found, all, mut problems, mut loader, run_key } = match prepare(model, opts, &mut stats, &mut lap) {
         Ok(report) => return report,
         Err(prepared) => *prepared,
     };
@@ -184,6 +184,7 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     }
     let mut summary = Summary::default();
     let builder = load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut cache_notices);
+    loader.flush();
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
     bar.set_message("indexing");
@@ -281,7 +282,10 @@ pub(crate) fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<St
     };
     if let Some(dir) = &opts.cache_dir {
         match FactsCache::open(dir, model.attributes_salt().as_bytes()) {
-            Ok(cache) => loader.cache = Some(cache),
+            Ok(mut cache) => {
+                problems.extend(cache.take_open_notices());
+                loader.cache = Some(cache);
+            }
             Err(e) => problems.push(format!("{e}; running without the cache")),
         }
     }

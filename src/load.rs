@@ -42,6 +42,14 @@ impl CacheCounts {
 }
 
 impl Loader<'_> {
+    /// Puts what the cache held back on disk (a pack, or loose entries),
+    /// counting what could not be written.
+    pub fn flush(&mut self) {
+        if let Some(cache) = &mut self.cache {
+            self.counts.write_errors.fetch_add(cache.flush(), Ordering::Relaxed);
+        }
+    }
+
     /// Returns the file's facts or why it is skipped, and a notice about the
     /// cache (a corrupt entry), if any.
     pub fn load(&self, parser: &mut tree_sitter::Parser, path: &Path) -> (Loaded, Option<String>) {

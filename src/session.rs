@@ -116,11 +116,12 @@ impl<'m> Session<'m> {
 /// Everything loaded and analysed.
 fn whole(model: &Model, opts: &Options) -> State {
     let (found, all, mut problems) = driver::discover_inputs(opts);
-    let loader = driver::loader(model, opts, &mut problems);
+    let mut loader = driver::loader(model, opts, &mut problems);
     let mut summary = Summary::default();
     let mut notices = Vec::new();
     let bar = indicatif::ProgressBar::hidden();
     let builder = driver::load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut notices);
+    loader.flush();
     problems.extend(notices);
     let prog = builder.finish();
     summary.functions = prog.funcs.iter().filter(|f| !prog.files[f.file as usize].is_context).count();

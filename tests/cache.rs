@@ -1,6 +1,7 @@
 //! The facts cache as users meet it: a warm run reads every file's facts
-//! from it and reports the same findings; a corrupt or truncated entry is
-//! named once, ignored and rebuilt; an entry of another extractor is never
+//! from it and reports the same findings; a cold run packs its entries, a
+//! run with few misses writes them loose; a corrupt entry or a truncated
+//! pack is named once, ignored and rebuilt; an entry of another extractor is never
 //! decoded, while another build with the same extractor reuses the facts
 //! (never the reports); two runs filling one cache at once both succeed.
 
@@ -51,7 +52,8 @@ fn cache_counts(out: &Output) -> (usize, usize, usize) {
     (nums[0], nums[1], nums[2])
 }
 
-fn entries(cache: &Path) -> Vec<PathBuf> {
+/// Files under the cache with this extension, sorted.
+fn files_with(cache: &Path, ext: &str) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![cache.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -59,13 +61,31 @@ fn entries(cache: &Path) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p.extension().is_some_and(|x| x == "facts") {
+            } else if p.extension().is_some_and(|x| x == ext) {
                 out.push(p);
             }
         }
     }
     out.sort();
     out
+}
+
+/// The one pack a cold run over the fixtures writes.
+fn the_pack(cache: &Path) -> PathBuf {
+    let packs = files_with(cache, "pack");
+    assert_eq!(packs.len(), 1, "one pack: {packs:?}");
+    assert!(files_with(cache, "facts").is_empty(), "a cold run packs every entry");
+    packs[0].clone()
+}
+
+/// Where each entry of a pack starts (each begins with the entry magic).
+fn entry_starts(pack: &[u8]) -> Vec<usize> {
+    pack.windows(8).enumerate().filter(|(_, w)| w == b"LPFACTS\0").map(|(i, _)| i).collect()
+}
+
+/// The notice lines that contain `what`.
+fn notices<'s>(stderr: &'s str, what: &str) -> Vec<&'s str> {
+    stderr.lines().filter(|l| l.contains(what)).collect()
 }
 
 fn assert_ran(out: &Output) {
@@ -85,34 +105,74 @@ fn warm_run_reads_every_file_from_the_cache() {
 }
 
 #[test]
-fn corrupt_and_truncated_entries_are_named_and_rebuilt() {
+fn corrupt_entries_in_a_pack_are_named_and_rebuilt() {
     let cache = tempfile::tempdir().expect("tempdir");
     let cold = run(Path::new(LOCKPATH), cache.path());
     assert_ran(&cold);
-    let files = entries(cache.path());
-    assert!(files.len() > 100, "{} entries", files.len());
-    let (flipped, truncated) = (&files[3], &files[7]);
-    let mut bytes = std::fs::read(flipped).expect("read entry");
-    let last = bytes.len() - 1;
-    bytes[last] ^= 0x55;
-    std::fs::write(flipped, bytes).expect("write entry");
-    std::fs::write(truncated, b"LPFACTS").expect("truncate entry");
+    let pack = the_pack(cache.path());
+    let mut bytes = std::fs::read(&pack).expect("read pack");
+    let starts = entry_starts(&bytes);
+    assert!(starts.len() > 100, "{} entries", starts.len());
+    // The last payload byte of entry 3 (its checksum no longer matches),
+    // and the length field of entry 7 (its header no longer does).
+    bytes[starts[4] - 1] ^= 0x55;
+    bytes[starts[7] + 40] ^= 0x01;
+    std::fs::write(&pack, bytes).expect("write pack");
 
     let again = run(Path::new(LOCKPATH), cache.path());
     assert_ran(&again);
     assert_eq!(again.stdout, cold.stdout, "a corrupt entry changes nothing in the report");
     let stderr = String::from_utf8_lossy(&again.stderr);
-    for bad in [flipped, truncated] {
-        let name = bad.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-        let lines: Vec<&str> = stderr.lines().filter(|l| l.contains(name)).collect();
-        assert_eq!(lines.len(), 1, "one notice naming {name}:\n{stderr}");
-        assert!(lines[0].contains("corrupt cache entry ignored and rebuilt"), "{}", lines[0]);
-    }
+    let lines = notices(&stderr, "corrupt cache entry");
+    assert_eq!(lines.len(), 2, "one notice per bad entry:\n{stderr}");
+    let name = pack.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+    assert!(lines.iter().all(|l| l.contains(name) && l.contains("ignored and rebuilt")), "{lines:?}");
     assert_eq!(cache_counts(&again).2, 2);
-    // Rebuilt: the next run is all hits.
+    // Rebuilt (as loose entries, which a bad packed one falls back to):
+    // the next run is all hits.
     let healed = run(Path::new(LOCKPATH), cache.path());
     assert_eq!(cache_counts(&healed).1, 0, "{}", String::from_utf8_lossy(&healed.stderr));
     assert_eq!(cache_counts(&healed).2, 0);
+    assert_eq!(healed.stdout, cold.stdout);
+}
+
+#[test]
+fn a_truncated_pack_is_named_once_removed_and_rebuilt() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let pack = the_pack(cache.path());
+    let bytes = std::fs::read(&pack).expect("read pack");
+    std::fs::write(&pack, &bytes[..bytes.len() / 2]).expect("truncate pack");
+
+    let again = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&again);
+    assert_eq!(again.stdout, cold.stdout);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    let lines = notices(&stderr, "corrupt cache pack");
+    assert_eq!(lines.len(), 1, "one notice for the pack:\n{stderr}");
+    assert!(lines[0].contains(&*pack.to_string_lossy()) && lines[0].contains("truncated"), "{}", lines[0]);
+    let (hits, misses, corrupt) = cache_counts(&again);
+    assert_eq!((hits, corrupt), (0, 0), "every entry of the pack is parsed again");
+    assert!(misses > 100);
+    assert!(!pack.exists(), "the bad pack is removed");
+    let healed = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&healed), (misses, 0, 0));
+}
+
+#[test]
+fn a_run_with_few_misses_writes_loose_entries() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(LOCKPATH)
+        .args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
+        .arg(cache.path())
+        .arg(fixtures().join("fault-under-lock"))
+        .output()
+        .expect("lockpath runs");
+    let (_, misses, _) = cache_counts(&out);
+    assert!((1..=64).contains(&misses), "{misses} misses");
+    assert!(files_with(cache.path(), "pack").is_empty(), "no pack for a few misses");
+    assert_eq!(files_with(cache.path(), "facts").len(), misses);
 }
 
 #[test]
@@ -151,13 +211,13 @@ fn an_entry_of_another_extractor_is_never_decoded() {
     let cache = tempfile::tempdir().expect("tempdir");
     let cold = run(Path::new(LOCKPATH), cache.path());
     assert_ran(&cold);
-    let files = entries(cache.path());
+    let pack = the_pack(cache.path());
     // The entry's payload is intact; only the identity in its header (bytes
     // 8..40, after the magic) says another extractor wrote it.
-    let foreign = &files[5];
-    let mut bytes = std::fs::read(foreign).expect("read entry");
-    bytes[8] ^= 0xff;
-    std::fs::write(foreign, bytes).expect("write entry");
+    let mut bytes = std::fs::read(&pack).expect("read pack");
+    let foreign = entry_starts(&bytes)[5];
+    bytes[foreign + 8] ^= 0xff;
+    std::fs::write(&pack, bytes).expect("write pack");
     let again = run(Path::new(LOCKPATH), cache.path());
     assert_ran(&again);
     assert_eq!(again.stdout, cold.stdout);

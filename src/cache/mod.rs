@@ -15,13 +15,23 @@
 //! truncated or corrupt file is told apart from a good one: it is ignored,
 //! rebuilt, and named in one notice line.
 //!
-//! Concurrent runs are safe: an entry is written to a temporary file in its
-//! directory and renamed into place, which POSIX makes atomic, so a reader
-//! sees a whole entry or none; two writers of one key write the same bytes.
+//! A run that misses many files (a cold run) writes them into one pack
+//! (`pack.rs`, `<extractor>/packs/`); a run that misses a few writes loose
+//! entries. Lookups read the packs' indexes once, at open, then try a pack,
+//! then a loose entry.
+//!
+//! Concurrent runs are safe: an entry or a pack is written to a temporary
+//! file in its directory and renamed into place, which POSIX makes atomic,
+//! so a reader sees a whole entry or none; two writers of one key write the
+//! same bytes.
+
+mod pack;
 
 use crate::ir::FileFacts;
+use pack::{PackWriter, Packs};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 /// Bumped by hand when the entry layout (not the IR) changes; the IR is
 /// covered by the build hash.
@@ -57,10 +67,23 @@ pub struct FactsCache {
     analysis_dir: PathBuf,
     /// Identity of the binary: what reports are stamped by.
     build: [u8; 32],
+    packs: Packs,
+    /// Entries this run missed, not yet on disk (see `pack.rs`).
+    pending: Mutex<Pending>,
+    /// What opening found wrong (a corrupt pack), for the run's notices.
+    open_notices: Vec<String>,
+}
+
+/// Misses held back: loose until there are more than `LOOSE_AT_MOST`,
+/// then a pack being written.
+#[derive(Default)]
+struct Pending {
+    loose: Vec<(Key, Vec<u8>)>,
+    pack: Option<PackWriter>,
 }
 
 /// A file's key: its content and the build.
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Key([u8; 32]);
 
 impl Key {
@@ -94,7 +117,14 @@ impl FactsCache {
         };
         let dir = open("facts", &extractor)?;
         let analysis_dir = open("analysis", &build)?;
-        Ok(FactsCache { dir, extractor, analysis_dir, build })
+        let mut open_notices = Vec::new();
+        let packs = Packs::open(&dir.join("packs"), &extractor, &mut open_notices);
+        Ok(FactsCache { dir, extractor, analysis_dir, build, packs, pending: Mutex::default(), open_notices })
+    }
+
+    /// What opening found wrong, once.
+    pub fn take_open_notices(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.open_notices)
     }
 
     pub fn key(&self, bytes: &[u8]) -> Key {
@@ -110,12 +140,63 @@ impl FactsCache {
     }
 
     pub fn load(&self, key: &Key) -> Lookup {
-        self.read_entry(&self.path(key), MAGIC, &self.extractor)
+        let Some((read, pack)) = self.packs.read(key) else {
+            return self.read_entry(&self.path(key), MAGIC, &self.extractor);
+        };
+        if let Some(facts) = read.ok().and_then(|bytes| decode(&bytes, MAGIC, &self.extractor)) {
+            return Lookup::Hit(Box::new(facts));
+        }
+        // A bad entry in a pack may have been rebuilt as a loose one.
+        match self.read_entry(&self.path(key), MAGIC, &self.extractor) {
+            Lookup::Hit(facts) => Lookup::Hit(facts),
+            _ => Lookup::Corrupt(format!(
+                "{}: corrupt cache entry {} ignored and rebuilt",
+                pack.display(),
+                &key.hex()[..16]
+            )),
+        }
     }
 
-    /// Writes the entry; a failure only costs the next run a re-parse.
+    /// Stores the entry: held back, then written loose or into this run's
+    /// pack (`flush`, or when the cache is dropped). A failure only costs
+    /// the next run a re-parse.
     pub fn store(&self, key: &Key, facts: &FileFacts) -> std::io::Result<()> {
-        self.write_entry(&self.path(key), MAGIC, &self.extractor, facts)
+        let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
+        let entry = framed(MAGIC, &self.extractor, &payload);
+        let mut pending = self.pending.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        if let Some(pack) = pending.pack.as_mut() {
+            return pack.append(*key, &entry);
+        }
+        pending.loose.push((*key, entry));
+        if pending.loose.len() > pack::LOOSE_AT_MOST {
+            let mut pack = PackWriter::create(&self.dir.join("packs"), &self.extractor)?;
+            for (key, entry) in std::mem::take(&mut pending.loose) {
+                pack.append(key, &entry)?;
+            }
+            pending.pack = Some(pack);
+        }
+        Ok(())
+    }
+
+    /// Writes what `store` held back and removes the packs found bad (a
+    /// run that loaded every file has rebuilt their entries); returns how
+    /// many entries could not be written.
+    pub fn flush(&mut self) -> usize {
+        self.packs.remove_bad();
+        self.write_pending()
+    }
+
+    fn write_pending(&self) -> usize {
+        let Ok(mut pending) = self.pending.lock() else { return 0 };
+        let Pending { loose, pack } = std::mem::take(&mut *pending);
+        let mut failed = loose.iter().filter(|(key, entry)| write_atomically(&self.path(key), entry).is_err()).count();
+        if let Some(pack) = pack {
+            let entries = pack.len();
+            if pack.finish().is_err() {
+                failed += entries;
+            }
+        }
+        failed
     }
 
     /// A key for a whole run: the build and everything else given, in order.
@@ -171,6 +252,12 @@ impl FactsCache {
     ) -> std::io::Result<()> {
         let payload = postcard::to_allocvec(value).map_err(std::io::Error::other)?;
         write_atomically(path, &framed(magic, id, &payload))
+    }
+}
+
+impl Drop for FactsCache {
+    fn drop(&mut self) {
+        self.write_pending();
     }
 }
 
