@@ -309,10 +309,8 @@ pub(crate) fn load_program<'m>(
 ) -> ProgramBuilder<'m> {
     let mut builder = ProgramBuilder::new(model);
     let mut rest = all;
-    while !rest.is_empty() {
-        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let loaded: Vec<(Loaded, Option<String>)> = chunk
+    let parse = |chunk: &[(PathBuf, String, bool)]| -> Vec<(Loaded, Option<String>)> {
+        chunk
             .par_iter()
             .map_init(new_parser, |parser, (path, _, _)| {
                 let loaded = loader.load(parser, path);
@@ -322,30 +320,44 @@ pub(crate) fn load_program<'m>(
                 }
                 loaded
             })
-            .collect();
-        for ((path, display, is_context), (result, cache_notice)) in chunk.into_iter().zip(loaded) {
-            cache_notices.extend(cache_notice);
-            match result {
-                Loaded::Ok { mut facts, note } => {
-                    if !is_context {
-                        if let Some(note) = note {
-                            problems.push(format!("{display}: {note}"));
+            .collect()
+    };
+    // Each chunk is merged while the next one parses: merging is serial,
+    // and the parse threads would otherwise wait for it.
+    let mut parsed: Option<(Vec<(PathBuf, String, bool)>, Vec<(Loaded, Option<String>)>)> = None;
+    while !rest.is_empty() || parsed.is_some() {
+        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
+        let chunk = std::mem::replace(&mut rest, tail);
+        let merge = |(done, loaded): (Vec<(PathBuf, String, bool)>, Vec<(Loaded, Option<String>)>)| {
+            for ((path, display, is_context), (result, cache_notice)) in done.into_iter().zip(loaded) {
+                cache_notices.extend(cache_notice);
+                match result {
+                    Loaded::Ok { mut facts, note } => {
+                        if !is_context {
+                            if let Some(note) = note {
+                                problems.push(format!("{display}: {note}"));
+                            }
+                            problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
+                            summary.files += 1;
+                        } else {
+                            summary.context_files += 1;
                         }
-                        problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
-                        summary.files += 1;
-                    } else {
-                        summary.context_files += 1;
+                        let file = source_file(model, path, display, is_context, &mut facts);
+                        builder.add(file, *facts);
                     }
-                    let file = source_file(model, path, display, is_context, &mut facts);
-                    builder.add(file, *facts);
-                }
-                Loaded::Skipped(why) => {
-                    if !is_context {
-                        problems.push(format!("{display}: {why}"));
-                        summary.skipped_files += 1;
+                    Loaded::Skipped(why) => {
+                        if !is_context {
+                            problems.push(format!("{display}: {why}"));
+                            summary.skipped_files += 1;
+                        }
                     }
                 }
             }
+        };
+        let previous = parsed.take();
+        let (loaded, ()) = rayon::join(|| parse(&chunk), || previous.map_or((), merge));
+        if !chunk.is_empty() {
+            parsed = Some((chunk, loaded));
         }
     }
     builder

@@ -166,7 +166,7 @@ fn functions_in_error(src: &[u8], node: Node, found: &[FoundAnnotation], names: 
         while j < children.len() {
             // Kernel style indents bodies: anything at column 0 is the next
             // top-level item, so a lost `}` cannot swallow the rest of the file.
-            if children[j].start_position().column == 0 && children[j].kind_name() != "}" {
+            if starts_a_line(children[j], src) && children[j].kind_name() != "}" {
                 break;
             }
             match children[j].kind_name() {
@@ -576,4 +576,11 @@ fn split_args(s: &str) -> Vec<&str> {
         }
     }
     out
+}
+
+/// Whether `node` starts at column 0 (by bytes, as tree-sitter counts
+/// columns; `Node::start_position` walks the tree to find its row).
+fn starts_a_line(node: Node, src: &[u8]) -> bool {
+    let at = node.start_byte();
+    at == 0 || src.get(at - 1) == Some(&b'\n')
 }
