@@ -9,7 +9,8 @@
 # Rows, in the order they run (each timed with GNU time: wall, peak RSS):
 #   floor            examples/parse_floor on the whole tree: discover, read
 #                    and tree-sitter-parse every file, nothing else
-#   cold             lockpath check, all checks, an empty cache
+#   cold             lockpath check, all checks, an empty cache (floor and
+#                    cold alternate ROUNDS times, default 2: best of each)
 #   warm             the same again: nothing changed (report cache)
 #   one file changed the same on a hard-linked copy of the tree in which one
 #                    file (mm/oom_kill.c) has one more line: every other
@@ -96,14 +97,32 @@ find "$tree" -type f \( -name '*.c' -o -name '*.h' \) -print0 | xargs -0 cat >/d
 rows=()
 row() { rows+=("| $1 | $2 | $3 | $4 |"); }
 
-timed floor "$tmp/floor.txt" "$floor" "$tree"
-floor_s="$WALL"
-row "floor (parse only)" "$WALL" "$RSS" "1.00"
-
+# The floor and the cold run alternate ROUNDS times (each cold run into an
+# empty cache): this machine's speed drifts by a third over minutes, so one
+# pair can be minutes and a different machine apart. The table takes the
+# fastest of each (best of N); every pair is listed under it.
 cache="$tmp/cache"
-timed cold "$tmp/cold.json" "$lockpath" check --cache-dir "$cache" --stats --format json "$tree"
-cold_s="$WALL"
-row "cold, all checks" "$WALL" "$RSS" "$(ratio "$WALL" "$floor_s")"
+rounds=()
+floor_s="" cold_s=""
+for round in $(seq 1 "${ROUNDS:-2}"); do
+    timed "floor $round" "$tmp/floor.txt" "$floor" "$tree"
+    f_wall="$WALL" f_rss="$RSS"
+    rm -rf "$cache"
+    timed "cold $round" "$tmp/cold-$round.json" "$lockpath" check --cache-dir "$cache" --stats --format json "$tree"
+    rounds+=("round $round: floor $f_wall s, cold $WALL s, ratio $(ratio "$WALL" "$f_wall")")
+    if [ -z "$floor_s" ] || awk -v a="$f_wall" -v b="$floor_s" 'BEGIN { exit !(a < b) }'; then
+        floor_s="$f_wall" floor_rss="$f_rss"
+    fi
+    if [ -z "$cold_s" ] || awk -v a="$WALL" -v b="$cold_s" 'BEGIN { exit !(a < b) }'; then
+        cold_s="$WALL" cold_rss="$RSS"
+    fi
+    if [ "$round" -gt 1 ]; then
+        cmp -s "$tmp/cold-1.json" "$tmp/cold-$round.json" || { log "cold run $round differs from the first"; exit 1; }
+    fi
+done
+cp "$tmp/cold-1.json" "$tmp/cold.json"
+row "floor (parse only)" "$floor_s" "$floor_rss" "1.00"
+row "cold, all checks" "$cold_s" "$cold_rss" "$(ratio "$cold_s" "$floor_s")"
 
 timed warm "$tmp/warm.json" "$lockpath" check --cache-dir "$cache" --stats --format json "$tree"
 row "warm, nothing changed" "$WALL" "$RSS" "$(ratio "$WALL" "$floor_s")"
@@ -184,6 +203,9 @@ fi
     echo "|---|---:|---:|---:|"
     printf '%s\n' "${rows[@]}"
     echo
+    echo "Floor and cold, alternated (the table takes the fastest of each):"
+    printf -- '- %s\n' "${rounds[@]}"
+    echo
     echo "Deterministic: -j 1 JSON = -j 2 cold JSON: $j1_same; warm JSON = cold JSON: $warm_same; the server's answer = cold JSON: ${served_same:-not run}."
     if [ "${#scaling[@]}" -gt 0 ]; then
         echo
@@ -201,7 +223,7 @@ fi
     echo "Phases of the cold run (lockpath --stats):"
     echo
     echo '```'
-    awk '/^== cold: /{on=1; next} /^== /{on=0} on && /stats:/' "$errlog"
+    awk '/^== cold 1: /{on=1; next} /^== /{on=0} on && /stats:/' "$errlog"
     echo '```'
 } | tee "$report"
 cp "$report" "$out/kernel-latest.md"
