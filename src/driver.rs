@@ -292,6 +292,11 @@ pub(crate) fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<St
     loader
 }
 
+/// An input file: its path, display name, and whether it is tree context.
+type Input = (PathBuf, String, bool);
+/// One file loaded, and the cache's notice about it.
+type LoadResult = (Loaded, Option<String>);
+
 /// Loads every file (from the cache or by parsing) and indexes them: the
 /// files go in chunks, each merged into the program (and its per-file
 /// facts dropped) before the next, so memory peaks at the program plus one
@@ -309,7 +314,7 @@ pub(crate) fn load_program<'m>(
 ) -> ProgramBuilder<'m> {
     let mut builder = ProgramBuilder::new(model);
     let mut rest = all;
-    let parse = |chunk: &[(PathBuf, String, bool)]| -> Vec<(Loaded, Option<String>)> {
+    let parse = |chunk: &[Input]| -> Vec<LoadResult> {
         chunk
             .par_iter()
             .map_init(new_parser, |parser, (path, _, _)| {
@@ -324,11 +329,11 @@ pub(crate) fn load_program<'m>(
     };
     // Each chunk is merged while the next one parses: merging is serial,
     // and the parse threads would otherwise wait for it.
-    let mut parsed: Option<(Vec<(PathBuf, String, bool)>, Vec<(Loaded, Option<String>)>)> = None;
+    let mut parsed: Option<(Vec<Input>, Vec<LoadResult>)> = None;
     while !rest.is_empty() || parsed.is_some() {
         let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
         let chunk = std::mem::replace(&mut rest, tail);
-        let merge = |(done, loaded): (Vec<(PathBuf, String, bool)>, Vec<(Loaded, Option<String>)>)| {
+        let merge = |(done, loaded): (Vec<Input>, Vec<LoadResult>)| {
             for ((path, display, is_context), (result, cache_notice)) in done.into_iter().zip(loaded) {
                 cache_notices.extend(cache_notice);
                 match result {

@@ -305,10 +305,32 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
             None => {}
         }
     }
+    if served.is_none() && !args.quiet && args.graph.is_none() && opts.cache_dir.is_some() {
+        suggest_server(&report, &args.paths);
+    }
     if !report.missing.is_empty() || report.nothing_usable {
         return Ok(EXIT_USAGE);
     }
     Ok(gate(&report.summary, args.strict))
+}
+
+/// After a long analysis at a terminal, says once how the next check of
+/// the same paths can take seconds: a run in a new process analyses the
+/// whole tree again whenever one file changed, a `lockpath server` keeps
+/// the analysis. Not said in CI (stderr not a terminal) or with `-q`.
+fn suggest_server(report: &driver::Report, paths: &[PathBuf]) {
+    use std::io::IsTerminal;
+    const LONG: std::time::Duration = std::time::Duration::from_secs(20);
+    let took: std::time::Duration = report.stats.phases.iter().map(|(_, d)| *d).sum();
+    if took < LONG || report.stats.report_cache == Some(true) || !std::io::stderr().is_terminal() {
+        return;
+    }
+    let paths: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    eprintln!(
+        "lockpath: that took {:.0} s; `lockpath server {}` keeps the analysis, and checks after an edit take seconds",
+        took.as_secs_f64(),
+        paths.join(" ")
+    );
 }
 
 /// The report of the check server for exactly these paths and options, if
