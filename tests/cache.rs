@@ -176,6 +176,36 @@ fn a_run_with_few_misses_writes_loose_entries() {
 }
 
 #[test]
+fn when_no_pack_can_be_made_every_entry_is_written_loose() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    // A small run makes the facts directory (loose entries only) ...
+    let small = Command::new(LOCKPATH)
+        .args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
+        .arg(cache.path())
+        .arg(fixtures().join("fault-under-lock"))
+        .output()
+        .expect("lockpath runs");
+    let first = files_with(cache.path(), "facts");
+    let facts_dir = first[0].parent().and_then(Path::parent).expect("facts directory").to_path_buf();
+    // ... where a file now stands in the way of the packs directory.
+    std::fs::write(facts_dir.join("packs"), b"not a directory").expect("write");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let (hits, misses, corrupt) = cache_counts(&cold);
+    assert!(misses > 64 && corrupt == 0, "{hits} hits, {misses} misses");
+    assert!(
+        String::from_utf8_lossy(&cold.stderr).contains("0 write errors"),
+        "{}",
+        String::from_utf8_lossy(&cold.stderr)
+    );
+    assert_eq!(files_with(cache.path(), "facts").len(), hits + misses, "every entry loose");
+    let warm = run(Path::new(LOCKPATH), cache.path());
+    assert_eq!(cache_counts(&warm), (hits + misses, 0, 0));
+    assert_eq!(warm.stdout, cold.stdout);
+    assert!(cache_counts(&small).1 > 0);
+}
+
+#[test]
 fn another_build_reuses_the_facts_but_never_the_reports() {
     let cache = tempfile::tempdir().expect("tempdir");
     // Not `run`: the cold run's report stays, to show the other build does

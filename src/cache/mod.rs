@@ -80,6 +80,18 @@ pub struct FactsCache {
 struct Pending {
     loose: Vec<(Key, Vec<u8>)>,
     pack: Option<PackWriter>,
+    /// A pack could not be made or written: entries go loose from now on.
+    no_pack: bool,
+}
+
+impl Pending {
+    /// A pack write failed: the pack is dropped (its temporary file with
+    /// it; the entries in it cost the next run a re-parse) and later
+    /// entries are written loose.
+    fn give_up_packing(&mut self) {
+        self.pack = None;
+        self.no_pack = true;
+    }
 }
 
 /// A file's key: its content and the build.
@@ -164,18 +176,42 @@ impl FactsCache {
         let payload = postcard::to_allocvec(facts).map_err(std::io::Error::other)?;
         let entry = framed(MAGIC, &self.extractor, &payload);
         let mut pending = self.pending.lock().map_err(|_| std::io::Error::other("poisoned"))?;
+        if pending.no_pack {
+            drop(pending);
+            return write_atomically(&self.path(key), &entry);
+        }
         if let Some(pack) = pending.pack.as_mut() {
-            return pack.append(*key, &entry);
+            let written = pack.append(*key, &entry);
+            if written.is_err() {
+                pending.give_up_packing();
+            }
+            return written;
         }
         pending.loose.push((*key, entry));
-        if pending.loose.len() > pack::LOOSE_AT_MOST {
-            let mut pack = PackWriter::create(&self.dir.join("packs"), &self.extractor)?;
-            for (key, entry) in std::mem::take(&mut pending.loose) {
-                pack.append(key, &entry)?;
-            }
-            pending.pack = Some(pack);
+        if pending.loose.len() <= pack::LOOSE_AT_MOST {
+            return Ok(());
         }
-        Ok(())
+        let loose = std::mem::take(&mut pending.loose);
+        match PackWriter::create(&self.dir.join("packs"), &self.extractor) {
+            Ok(mut pack) => {
+                for (key, entry) in &loose {
+                    pack.append(*key, entry).inspect_err(|_| pending.give_up_packing())?;
+                }
+                pending.pack = Some(pack);
+                Ok(())
+            }
+            // No pack can be made (say `packs` is not a directory): what is
+            // held back, and every later entry, is written loose instead.
+            Err(_) => {
+                pending.no_pack = true;
+                drop(pending);
+                let failed = loose.iter().filter(|(key, entry)| write_atomically(&self.path(key), entry).is_err());
+                match failed.count() {
+                    0 => Ok(()),
+                    n => Err(std::io::Error::other(format!("{n} cache entries not written"))),
+                }
+            }
+        }
     }
 
     /// Writes what `store` held back and removes the packs found bad (a
@@ -188,7 +224,7 @@ impl FactsCache {
 
     fn write_pending(&self) -> usize {
         let Ok(mut pending) = self.pending.lock() else { return 0 };
-        let Pending { loose, pack } = std::mem::take(&mut *pending);
+        let Pending { loose, pack, .. } = std::mem::take(&mut *pending);
         let mut failed = loose.iter().filter(|(key, entry)| write_atomically(&self.path(key), entry).is_err()).count();
         if let Some(pack) = pack {
             let entries = pack.len();
