@@ -15,10 +15,15 @@ fn fixtures() -> PathBuf {
 }
 
 fn check(bin: &Path, cache: &Path) -> Command {
+    check_at(bin, cache, &fixtures())
+}
+
+/// `lockpath check` of `path` with this cache, JSON and `--stats`.
+fn check_at(bin: &Path, cache: &Path, path: &Path) -> Command {
     let mut cmd = Command::new(bin);
     cmd.args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
         .arg(cache)
-        .arg(fixtures())
+        .arg(path)
         .env_remove("NO_COLOR");
     cmd
 }
@@ -78,6 +83,16 @@ fn the_pack(cache: &Path) -> PathBuf {
     packs[0].clone()
 }
 
+/// A cold run over the fixtures into a new cache: the cache, the run, and
+/// the one pack it wrote.
+fn cold_run_with_its_pack() -> (tempfile::TempDir, Output, PathBuf) {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let cold = run(Path::new(LOCKPATH), cache.path());
+    assert_ran(&cold);
+    let pack = the_pack(cache.path());
+    (cache, cold, pack)
+}
+
 /// Where each entry of a pack starts (each begins with the entry magic).
 fn entry_starts(pack: &[u8]) -> Vec<usize> {
     pack.windows(8).enumerate().filter(|(_, w)| w == b"LPFACTS\0").map(|(i, _)| i).collect()
@@ -106,10 +121,7 @@ fn warm_run_reads_every_file_from_the_cache() {
 
 #[test]
 fn corrupt_entries_in_a_pack_are_named_and_rebuilt() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let cold = run(Path::new(LOCKPATH), cache.path());
-    assert_ran(&cold);
-    let pack = the_pack(cache.path());
+    let (cache, cold, pack) = cold_run_with_its_pack();
     let mut bytes = std::fs::read(&pack).expect("read pack");
     let starts = entry_starts(&bytes);
     assert!(starts.len() > 100, "{} entries", starts.len());
@@ -138,10 +150,7 @@ fn corrupt_entries_in_a_pack_are_named_and_rebuilt() {
 
 #[test]
 fn a_truncated_pack_is_named_once_removed_and_rebuilt() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let cold = run(Path::new(LOCKPATH), cache.path());
-    assert_ran(&cold);
-    let pack = the_pack(cache.path());
+    let (cache, cold, pack) = cold_run_with_its_pack();
     let bytes = std::fs::read(&pack).expect("read pack");
     std::fs::write(&pack, &bytes[..bytes.len() / 2]).expect("truncate pack");
 
@@ -160,15 +169,15 @@ fn a_truncated_pack_is_named_once_removed_and_rebuilt() {
     assert_eq!(cache_counts(&healed), (misses, 0, 0));
 }
 
+/// A run over one fixture directory: a few dozen misses at most.
+fn run_on_one_directory(cache: &Path) -> Output {
+    check_at(Path::new(LOCKPATH), cache, &fixtures().join("fault-under-lock")).output().expect("lockpath runs")
+}
+
 #[test]
 fn a_run_with_few_misses_writes_loose_entries() {
     let cache = tempfile::tempdir().expect("tempdir");
-    let out = Command::new(LOCKPATH)
-        .args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
-        .arg(cache.path())
-        .arg(fixtures().join("fault-under-lock"))
-        .output()
-        .expect("lockpath runs");
+    let out = run_on_one_directory(cache.path());
     let (_, misses, _) = cache_counts(&out);
     assert!((1..=64).contains(&misses), "{misses} misses");
     assert!(files_with(cache.path(), "pack").is_empty(), "no pack for a few misses");
@@ -179,12 +188,7 @@ fn a_run_with_few_misses_writes_loose_entries() {
 fn when_no_pack_can_be_made_every_entry_is_written_loose() {
     let cache = tempfile::tempdir().expect("tempdir");
     // A small run makes the facts directory (loose entries only) ...
-    let small = Command::new(LOCKPATH)
-        .args(["check", "--no-tree-context", "--format", "json", "--stats", "--cache-dir"])
-        .arg(cache.path())
-        .arg(fixtures().join("fault-under-lock"))
-        .output()
-        .expect("lockpath runs");
+    let small = run_on_one_directory(cache.path());
     let first = files_with(cache.path(), "facts");
     let facts_dir = first[0].parent().and_then(Path::parent).expect("facts directory").to_path_buf();
     // ... where a file now stands in the way of the packs directory.
@@ -238,10 +242,7 @@ fn another_build_reuses_the_facts_but_never_the_reports() {
 
 #[test]
 fn an_entry_of_another_extractor_is_never_decoded() {
-    let cache = tempfile::tempdir().expect("tempdir");
-    let cold = run(Path::new(LOCKPATH), cache.path());
-    assert_ran(&cold);
-    let pack = the_pack(cache.path());
+    let (cache, cold, pack) = cold_run_with_its_pack();
     // The entry's payload is intact; only the identity in its header (bytes
     // 8..40, after the magic) says another extractor wrote it.
     let mut bytes = std::fs::read(&pack).expect("read pack");
