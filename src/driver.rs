@@ -299,8 +299,9 @@ type LoadResult = (Loaded, Option<String>);
 
 /// Loads every file (from the cache or by parsing) and indexes them: the
 /// files go in chunks, each merged into the program (and its per-file
-/// facts dropped) before the next, so memory peaks at the program plus one
-/// chunk. Results come back in input order whatever the thread count.
+/// facts dropped) while the next one parses, so memory peaks at the
+/// program plus two chunks. Chunks merge in input order whatever the
+/// thread count.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn load_program<'m>(
     model: &'m Model,
