@@ -21,6 +21,10 @@ pub(super) struct Plan {
     /// to a parameter the callee calls included): kept only for a resident
     /// analysis.
     pub callees: Option<Vec<Vec<FuncId>>>,
+    /// Per level, the functions whose summaries nothing reads once that
+    /// level is done (`retirements`); empty for a resident analysis, which
+    /// keeps every summary for the next edit.
+    pub retire: Vec<Vec<FuncId>>,
 }
 
 /// Calls `edge` with each call-graph edge out of `id`, in call order: each
@@ -87,6 +91,7 @@ pub(super) fn plan(prog: &Program, stats: &mut AnalysisStats, keep_callees: bool
     stats.sccs = sccs.len();
     let tested = specialisable_params(prog, &sccs);
     let levels = levels(&graph, &sccs);
+    let retire = if keep_callees { Vec::new() } else { retirements(prog, &graph, &sccs, &levels, &tested, &called) };
     let sccs: Vec<(Vec<FuncId>, bool)> = sccs
         .into_iter()
         .map(|scc| {
@@ -110,7 +115,58 @@ pub(super) fn plan(prog: &Program, stats: &mut AnalysisStats, keep_callees: bool
             })
             .collect()
     });
-    Plan { sccs, levels, tested, called, called_by_others, callees }
+    Plan { sccs, levels, tested, called, called_by_others, callees, retire }
+}
+
+/// Per level, the functions whose summaries can be dropped once that level
+/// is done: on the whole tree the summaries grow to most of the memory a
+/// run peaks at, and four in ten are read by nothing after their callers.
+///
+/// A summary is read by its callers (at their levels; a callback passed
+/// to a parameter the callee calls is an edge from the function passing
+/// it), and again whenever a caller is re-run specialised for a constant
+/// or callback argument, which may happen at any later level: so the
+/// callees of a function with specialisable parameters are kept, as are
+/// functions nothing else calls (entry points, which irq-unsafe-lock
+/// reads) and interrupt handlers (read by the same check).
+fn retirements(
+    prog: &Program,
+    graph: &DiGraph<FuncId, ()>,
+    sccs: &[Vec<NodeIndex>],
+    levels: &[Vec<usize>],
+    tested: &[ParamList],
+    called: &[ParamList],
+) -> Vec<Vec<FuncId>> {
+    let n = graph.node_count();
+    let mut level_of = vec![0usize; n];
+    for (l, list) in levels.iter().enumerate() {
+        for &i in list {
+            for ix in &sccs[i] {
+                level_of[ix.index()] = l;
+            }
+        }
+    }
+    // The last level that reads each summary; `None`: no caller but itself.
+    let mut last: Vec<Option<usize>> = vec![None; n];
+    let mut keep = vec![false; n];
+    for g in 0..n {
+        let rerun = !tested[g].is_empty() || !called[g].is_empty();
+        for h in graph.neighbors(NodeIndex::new(g)) {
+            let h = h.index();
+            keep[h] |= rerun;
+            if h != g {
+                last[h] = Some(last[h].map_or(level_of[g], |l: usize| l.max(level_of[g])));
+            }
+        }
+    }
+    let mut out = vec![Vec::new(); levels.len()];
+    for f in 0..n {
+        let Some(l) = last[f] else { continue };
+        if !keep[f] && !prog.irq_roots.contains_key(&(f as FuncId)) {
+            out[l].push(f as FuncId);
+        }
+    }
+    out
 }
 
 /// Per function, the parameters a constant argument can specialise: those

@@ -164,13 +164,16 @@ fn run_levels(
     shared: &mut Shared,
     mut sink: impl FnMut(usize, SccFindings),
 ) {
-    for level in &plan.levels {
+    for (l, level) in plan.levels.iter().enumerate() {
         let outputs: Vec<scc::SccOutput> = {
             let frozen = shared.frozen(prog, model, (&plan.tested, &plan.called), select);
             level.par_iter().map(|&i| scc::analyse_scc(&frozen, &plan.sccs[i].0, plan.sccs[i].1)).collect()
         };
         for (&i, out) in level.iter().zip(outputs) {
             sink(i, shared.absorb(out));
+        }
+        for &f in plan.retire.get(l).into_iter().flatten() {
+            shared.summaries.retire(f as usize);
         }
     }
 }

@@ -133,6 +133,14 @@ impl Summaries {
         self.0.get(id).and_then(Option::as_deref).unwrap_or(&EMPTY)
     }
 
+    /// Drops a summary nothing will read again (`graph::retirements`); it
+    /// reads as empty from now on.
+    pub fn retire(&mut self, id: usize) {
+        if let Some(slot) = self.0.get_mut(id) {
+            *slot = None;
+        }
+    }
+
     pub fn set(&mut self, id: usize, mut summary: FunctionSummary) {
         let Some(slot) = self.0.get_mut(id) else { return };
         *slot = if summary.is_empty() {
