@@ -95,6 +95,9 @@ pub struct Stats {
     pub cache: Option<(usize, usize, usize, usize)>,
     /// Report cache: read back (`true`) or written.
     pub report_cache: Option<bool>,
+    /// Inputs keyed for the report cache: hashed from their bytes, and
+    /// taken from the stat index (`cache/stat.rs`).
+    pub inputs_hashed: Option<(usize, usize)>,
 }
 
 pub struct Report {
@@ -136,7 +139,8 @@ fn prepare<'o>(
     lap(stats, "discover");
     let loader = loader(model, opts, &mut problems);
     let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
-        let key = run_key(cache, model, opts, &all, &found.missing, &problems);
+        let (key, hashed) = run_key(cache, model, opts, &all, &found.missing, &mut problems);
+        stats.inputs_hashed = Some(hashed);
         lap(stats, "hash inputs");
         key
     });
@@ -449,28 +453,12 @@ fn run_key(
     opts: &Options,
     files: &[(PathBuf, String, bool)],
     missing: &[PathBuf],
-    problems: &[String],
-) -> crate::cache::Key {
-    let hashes: Vec<[u8; 32]> = files
-        .par_iter()
-        .map(|(path, _, _)| {
-            let hash = |bytes: &[u8]| *blake3::hash(bytes).as_bytes();
-            match opts.overlay.get(path) {
-                Some(Some(bytes)) => hash(bytes),
-                Some(None) => hash(b"\0deleted"),
-                None => match std::fs::metadata(path) {
-                    Ok(m) if m.is_file() && m.len() > opts.max_file_size => {
-                        hash(format!("\0big {}", m.len()).as_bytes())
-                    }
-                    Ok(m) if m.is_file() => {
-                        std::fs::read(path).map_or_else(|e| hash(format!("\0{e}").as_bytes()), |b| hash(&b))
-                    }
-                    Ok(_) => hash(b"\0not a file"),
-                    Err(e) => hash(format!("\0{e}").as_bytes()),
-                },
-            }
-        })
-        .collect();
+    problems: &mut Vec<String>,
+) -> (crate::cache::Key, (usize, usize)) {
+    // A bad stat index is named like a bad cache entry: in the key too, so
+    // a later run without it is not answered with this run's notice.
+    let (hashes, counts, notice) = input_hashes(cache, opts, files);
+    problems.extend(notice);
     let mut listing = Vec::new();
     for ((path, display, is_context), hash) in files.iter().zip(&hashes) {
         listing.extend_from_slice(path.as_os_str().as_encoded_bytes());
@@ -491,7 +479,70 @@ fn run_key(
     for probed in &opts.held_at {
         options.push_str(&format!(" held_at={}", probed.display()));
     }
-    cache.run_key(&[&model.digest, options.as_bytes(), &listing])
+    (cache.run_key(&[&model.digest, options.as_bytes(), &listing]), counts)
+}
+
+/// Each input's content hash: an overlay's bytes, else the disk's, taken
+/// from the stat index (`cache/stat.rs`) when the file's stat is the one
+/// recorded, else read. The index is written back when it changed. Also
+/// returns how many were hashed from their bytes and how many the index
+/// gave, and the notice naming a bad index.
+fn input_hashes(
+    cache: &FactsCache,
+    opts: &Options,
+    files: &[(PathBuf, String, bool)],
+) -> (Vec<[u8; 32]>, (usize, usize), Option<String>) {
+    use crate::cache::stat::{Stamp, StatIndex};
+    let mut scope = std::env::current_dir().unwrap_or_default().into_os_string().into_encoded_bytes();
+    for p in &opts.paths {
+        scope.push(0);
+        scope.extend_from_slice(p.as_os_str().as_encoded_bytes());
+    }
+    scope.push(u8::from(opts.tree_context));
+    let index_path = cache.stat_index_path(&scope);
+    let (index, notice) = StatIndex::read(&index_path);
+    let began = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+    let hash = |bytes: &[u8]| *blake3::hash(bytes).as_bytes();
+    // (hash, the stat it was read at, whether the index gave it)
+    let found: Vec<([u8; 32], Option<Stamp>, bool)> = files
+        .par_iter()
+        .map(|(path, _, _)| match opts.overlay.get(path) {
+            Some(Some(bytes)) => (hash(bytes), None, false),
+            Some(None) => (hash(b"\0deleted"), None, false),
+            None => match std::fs::metadata(path) {
+                Ok(m) if m.is_file() && m.len() > opts.max_file_size => {
+                    (hash(format!("\0big {}", m.len()).as_bytes()), None, false)
+                }
+                Ok(m) if m.is_file() => {
+                    let stamp = Stamp::of(&m);
+                    if let Some(known) = index.hash(path, &stamp) {
+                        return (known, Some(stamp), true);
+                    }
+                    match std::fs::read(path) {
+                        Ok(b) => (hash(&b), Some(stamp), false),
+                        Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
+                    }
+                }
+                Ok(_) => (hash(b"\0not a file"), None, false),
+                Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
+            },
+        })
+        .collect();
+    let mut next = StatIndex::default();
+    let mut reused = 0;
+    for ((path, _, _), (h, stamp, from_index)) in files.iter().zip(&found) {
+        if let Some(stamp) = stamp {
+            next.record(path, *stamp, *h, began);
+        }
+        reused += usize::from(*from_index);
+    }
+    // Nothing new to remember: every recorded entry came from the index.
+    if (reused != next.len() || next.len() != index.len()) && !next.is_empty() {
+        // A cache directory that cannot take the index only costs the
+        // next run its reads.
+        let _ = next.write(&index_path);
+    }
+    (found.into_iter().map(|(h, _, _)| h).collect(), (files.len() - reused, reused), notice)
 }
 
 /// Files parsed and merged at a time (see `run`).

@@ -299,6 +299,9 @@ fn check(args: CheckArgs) -> anyhow::Result<u8> {
             )?,
             (None, None) => writeln!(err, "lockpath: stats: cache off")?,
         }
+        if let (Some((read, known)), None) = (s.inputs_hashed, &served) {
+            writeln!(err, "lockpath: stats: inputs {read} hashed from their bytes, {known} known by their stat")?;
+        }
         match s.report_cache {
             Some(true) => writeln!(err, "lockpath: stats: report read from the cache (nothing changed)")?,
             Some(false) => writeln!(err, "lockpath: stats: report written to the cache")?,

@@ -321,3 +321,84 @@ fn an_unchanged_tree_is_answered_from_the_report_cache_and_a_changed_file_is_not
     assert!(!stdout.contains("lock-imbalance"), "the fix shows: {stdout}");
     assert!(String::from_utf8_lossy(&first.stdout).contains("lock-imbalance"));
 }
+
+/// What `--stats` says of the inputs: (hashed from their bytes, known by
+/// their stat).
+fn inputs_hashed(out: &Output) -> (usize, usize) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let line = stderr.lines().find_map(|l| l.strip_prefix("lockpath: stats: inputs ")).unwrap_or_default();
+    let numbers: Vec<usize> = line.split(|c: char| !c.is_ascii_digit()).filter_map(|w| w.parse().ok()).collect();
+    (numbers.first().copied().unwrap_or(usize::MAX), numbers.get(1).copied().unwrap_or(usize::MAX))
+}
+
+/// Sets a file's mtime an hour back: the stat index records only files
+/// older than its racy margin.
+fn age(path: &Path) {
+    let file = std::fs::File::options().write(true).open(path).expect("open");
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    file.set_modified(hour_ago).expect("set mtime");
+}
+
+#[test]
+fn the_stat_index_keys_an_unchanged_tree_and_sees_a_same_size_edit_under_an_old_mtime() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (tree.path().join("a.c"), tree.path().join("b.c"));
+    // Same length: the second lock becomes a comment.
+    let double = "static DEFINE_MUTEX(m);\nstatic void f(void)\n{\n\tmutex_lock(&m);\n\tmutex_lock(&m);\n}\n";
+    let single = double.replace("\tmutex_lock(&m);\n}", "//mutex_lock(&m)\n}");
+    assert_eq!(double.len(), single.len());
+    std::fs::write(&a, double).expect("write");
+    std::fs::write(&b, "static int g(void) { return 0; }\n").expect("write");
+    age(&a);
+    age(&b);
+    let run_tree = || check_at(Path::new(LOCKPATH), cache.path(), tree.path()).output().expect("lockpath runs");
+
+    let first = run_tree();
+    assert_eq!(inputs_hashed(&first), (2, 0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(String::from_utf8_lossy(&first.stdout).contains("double-lock"));
+    let second = run_tree();
+    assert_eq!(inputs_hashed(&second), (0, 2), "both known by their stat");
+    assert!(report_from_cache(&second));
+    assert_eq!(first.stdout, second.stdout);
+
+    // A same-size edit with the old mtime put back: the ctime moved, so
+    // a.c is read again and the fix shows.
+    let old = std::fs::metadata(&a).and_then(|m| m.modified()).expect("mtime");
+    std::fs::write(&a, &single).expect("write");
+    std::fs::File::options().write(true).open(&a).and_then(|f| f.set_modified(old)).expect("set mtime");
+    let third = run_tree();
+    assert_eq!(inputs_hashed(&third), (1, 1), "a.c read, b.c known");
+    assert!(!report_from_cache(&third));
+    assert!(!String::from_utf8_lossy(&third.stdout).contains("double-lock"), "the fix shows");
+
+    // A file just written is racy: read on every run until it is older.
+    std::fs::write(&b, "static int g(void) { return 1; }\n").expect("write");
+    assert_eq!(inputs_hashed(&run_tree()).0, 1);
+    assert_eq!(inputs_hashed(&run_tree()).0, 1, "still racy, still read");
+}
+
+#[test]
+fn a_corrupt_stat_index_is_named_once_and_rebuilt() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    let a = tree.path().join("a.c");
+    std::fs::write(&a, "static int g(void) { return 0; }\n").expect("write");
+    age(&a);
+    let run_tree = || check_at(Path::new(LOCKPATH), cache.path(), tree.path()).output().expect("lockpath runs");
+    let first = run_tree();
+    let index = files_with(cache.path(), "stat");
+    assert_eq!(index.len(), 1, "one index for one scope");
+    let mut bytes = std::fs::read(&index[0]).expect("read");
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&index[0], bytes).expect("write");
+    let second = run_tree();
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(notices(&stderr, "corrupt stat index ignored and rebuilt").len(), 1, "{stderr}");
+    assert_eq!(inputs_hashed(&second), (1, 0), "every input hashed again");
+    assert_eq!(first.stdout, second.stdout);
+    let third = run_tree();
+    assert!(notices(&String::from_utf8_lossy(&third.stderr), "stat index").is_empty(), "rebuilt");
+    assert_eq!(inputs_hashed(&third), (0, 1));
+}

@@ -26,6 +26,7 @@
 //! same bytes.
 
 mod pack;
+pub mod stat;
 
 use crate::ir::FileFacts;
 use pack::{PackWriter, Packs};
@@ -60,6 +61,8 @@ pub enum Lookup<T = FileFacts> {
 }
 
 pub struct FactsCache {
+    /// The cache's top directory (`--cache-dir`).
+    root: PathBuf,
     dir: PathBuf,
     /// Identity of the extraction: what facts entries are keyed and stamped by.
     extractor: [u8; 32],
@@ -131,7 +134,21 @@ impl FactsCache {
         let analysis_dir = open("analysis", &build)?;
         let mut open_notices = Vec::new();
         let packs = Packs::open(&dir.join("packs"), &extractor, &mut open_notices);
-        Ok(FactsCache { dir, extractor, analysis_dir, build, packs, pending: Mutex::default(), open_notices })
+        Ok(FactsCache {
+            root: root.to_path_buf(),
+            dir,
+            extractor,
+            analysis_dir,
+            build,
+            packs,
+            pending: Mutex::default(),
+            open_notices,
+        })
+    }
+
+    /// Where the stat index for `scope` (`stat.rs`) lives.
+    pub fn stat_index_path(&self, scope: &[u8]) -> PathBuf {
+        stat::index_path(&self.root, scope)
     }
 
     /// What opening found wrong, once.
