@@ -2,6 +2,7 @@
 //! plus the kernel tree's headers as context when the inputs lie in a tree.
 
 use crate::overlay::Overlay;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 pub struct Discovered {
@@ -52,8 +53,10 @@ pub fn discover(paths: &[PathBuf], tree_context: bool, overlay: &Overlay) -> Dis
     }
     files.sort();
     files.dedup();
+    // Display names canonicalise every path (a few system calls per
+    // directory level): in parallel, in order.
     out.inputs = files
-        .into_iter()
+        .into_par_iter()
         .map(|p| {
             let d = display_name(&p, display_base.as_deref());
             (p, d)
@@ -77,9 +80,9 @@ pub fn discover(paths: &[PathBuf], tree_context: bool, overlay: &Overlay) -> Dis
             headers.sort();
             headers.dedup();
             let real = |p: &Path| p.canonicalize().unwrap_or_else(|_| Overlay::key(p));
-            let given: rustc_hash::FxHashSet<PathBuf> = out.inputs.iter().map(|(p, _)| real(p)).collect();
+            let given: rustc_hash::FxHashSet<PathBuf> = out.inputs.par_iter().map(|(p, _)| real(p)).collect();
             out.context = headers
-                .into_iter()
+                .into_par_iter()
                 .filter(|h| !given.contains(&real(h)))
                 .map(|p| {
                     let d = display_name(&p, Some(root));
