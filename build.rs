@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 /// What extraction depends on, relative to the crate root.
-const INPUTS: &[&str] = &["src/extract", "src/ir.rs", "src/lines.rs", "Cargo.lock", "build.rs"];
+const INPUTS: &[&str] = &["src/extract", "src/ir.rs", "src/lines.rs", "src/load.rs", "Cargo.lock", "build.rs"];
 
 fn main() {
     let mut files: Vec<PathBuf> = Vec::new();

@@ -124,6 +124,9 @@ struct Prepared<'o> {
     problems: Vec<String>,
     loader: Loader<'o>,
     run_key: Option<crate::cache::Key>,
+    /// Each of `all`'s content hash, when the report key was computed: a
+    /// file whose facts the cache holds under it is then not read again.
+    hashes: Option<Vec<[u8; 32]>>,
 }
 
 /// Discovers the inputs and asks the report cache: `Ok` when a run over
@@ -138,9 +141,11 @@ fn prepare<'o>(
     let (found, all, mut problems) = discover_inputs(opts);
     lap(stats, "discover");
     let loader = loader(model, opts, &mut problems);
+    let mut hashes = None;
     let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
-        let (key, hashed) = run_key(cache, model, opts, &all, &found.missing, &mut problems);
+        let (key, hashed, contents) = run_key(cache, model, opts, &all, &found.missing, &mut problems);
         stats.inputs_hashed = Some(hashed);
+        hashes = Some(contents);
         lap(stats, "hash inputs");
         key
     });
@@ -159,7 +164,7 @@ fn prepare<'o>(
             Lookup::Corrupt(why) => problems.push(why),
         }
     }
-    Err(Box::new(Prepared { found, all, problems, loader, run_key }))
+    Err(Box::new(Prepared { found, all, problems, loader, run_key, hashes }))
 }
 
 /// The report the cache holds for `opts`, if it holds one (no analysis).
@@ -176,10 +181,11 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let Prepared { found, all, mut problems, mut loader, run_key } = match prepare(model, opts, &mut stats, &mut lap) {
-        Ok(report) => return report,
-        Err(prepared) => *prepared,
-    };
+    let Prepared { found, all, mut problems, mut loader, run_key, hashes } =
+        match prepare(model, opts, &mut stats, &mut lap) {
+            Ok(report) => return report,
+            Err(prepared) => *prepared,
+        };
     let mut cache_notices = Vec::new();
     let bar = progress_bar(opts.progress, all.len() as u64);
     bar.set_message("parsing");
@@ -187,7 +193,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         w.files_total.store(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
     let mut summary = Summary::default();
-    let builder = load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut cache_notices);
+    let builder =
+        load_program(model, opts, all, hashes, &loader, &bar, &mut problems, &mut summary, &mut cache_notices);
     loader.flush();
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
@@ -311,6 +318,7 @@ pub(crate) fn load_program<'m>(
     model: &'m Model,
     opts: &Options,
     all: Vec<(PathBuf, String, bool)>,
+    hashes: Option<Vec<[u8; 32]>>,
     loader: &Loader,
     bar: &indicatif::ProgressBar,
     problems: &mut Vec<String>,
@@ -318,12 +326,17 @@ pub(crate) fn load_program<'m>(
     cache_notices: &mut Vec<String>,
 ) -> ProgramBuilder<'m> {
     let mut builder = ProgramBuilder::new(model);
-    let mut rest = all;
-    let parse = |chunk: &[Input]| -> Vec<LoadResult> {
+    // The content hashes go along with their inputs (`None`: not known).
+    let hashes = hashes.filter(|h| h.len() == all.len()).map(Vec::into_iter);
+    let mut rest: Vec<(Input, Option<[u8; 32]>)> = match hashes {
+        Some(h) => all.into_iter().zip(h.map(Some)).collect(),
+        None => all.into_iter().map(|i| (i, None)).collect(),
+    };
+    let parse = |chunk: &[(Input, Option<[u8; 32]>)]| -> Vec<LoadResult> {
         chunk
             .par_iter()
-            .map_init(new_parser, |parser, (path, _, _)| {
-                let loaded = loader.load(parser, path);
+            .map_init(new_parser, |parser, ((path, _, _), hash)| {
+                let loaded = loader.load(parser, path, hash.as_ref());
                 bar.inc(1);
                 if let Some(w) = &opts.watch {
                     w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -334,12 +347,12 @@ pub(crate) fn load_program<'m>(
     };
     // Each chunk is merged while the next one parses: merging is serial,
     // and the parse threads would otherwise wait for it.
-    let mut parsed: Option<(Vec<Input>, Vec<LoadResult>)> = None;
+    let mut parsed: Option<(Vec<(Input, Option<[u8; 32]>)>, Vec<LoadResult>)> = None;
     while !rest.is_empty() || parsed.is_some() {
         let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
         let chunk = std::mem::replace(&mut rest, tail);
-        let merge = |(done, loaded): (Vec<Input>, Vec<LoadResult>)| {
-            for ((path, display, is_context), (result, cache_notice)) in done.into_iter().zip(loaded) {
+        let merge = |(done, loaded): (Vec<(Input, Option<[u8; 32]>)>, Vec<LoadResult>)| {
+            for (((path, display, is_context), _), (result, cache_notice)) in done.into_iter().zip(loaded) {
                 cache_notices.extend(cache_notice);
                 match result {
                     Loaded::Ok { mut facts, note } => {
@@ -454,7 +467,7 @@ fn run_key(
     files: &[(PathBuf, String, bool)],
     missing: &[PathBuf],
     problems: &mut Vec<String>,
-) -> (crate::cache::Key, (usize, usize)) {
+) -> (crate::cache::Key, (usize, usize), Vec<[u8; 32]>) {
     // A bad stat index is named like a bad cache entry: in the key too, so
     // a later run without it is not answered with this run's notice.
     let (hashes, counts, notice) = input_hashes(cache, opts, files);
@@ -479,7 +492,7 @@ fn run_key(
     for probed in &opts.held_at {
         options.push_str(&format!(" held_at={}", probed.display()));
     }
-    (cache.run_key(&[&model.digest, options.as_bytes(), &listing]), counts)
+    (cache.run_key(&[&model.digest, options.as_bytes(), &listing]), counts, hashes)
 }
 
 /// Each input's content hash: an overlay's bytes, else the disk's, taken

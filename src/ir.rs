@@ -23,6 +23,9 @@ pub type BlockId = u32;
 
 #[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct FileFacts {
+    /// The bytes are not valid UTF-8 (analysed as bytes): the loader's note,
+    /// kept with the facts so a cache hit that reads no file still says it.
+    pub not_utf8: bool,
     /// The file-local string table `Sym`s index before globalisation.
     pub names: Vec<Box<str>>,
     pub functions: Vec<Function>,

@@ -10,6 +10,8 @@ use crate::overlay::Overlay;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+const NOT_UTF8: &str = "not valid UTF-8; analysed as bytes";
+
 /// Why a file was not analysed, or what is odd about it.
 pub enum Loaded {
     Ok { facts: Box<FileFacts>, note: Option<String> },
@@ -51,8 +53,15 @@ impl Loader<'_> {
     }
 
     /// Returns the file's facts or why it is skipped, and a notice about the
-    /// cache (a corrupt entry), if any.
-    pub fn load(&self, parser: &mut tree_sitter::Parser, path: &Path) -> (Loaded, Option<String>) {
+    /// cache (a corrupt entry), if any. `known`: the file's content hash,
+    /// when the caller has it (the report key's stat index): facts the
+    /// cache holds under it are returned without reading the file.
+    pub fn load(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        path: &Path,
+        known: Option<&[u8; 32]>,
+    ) -> (Loaded, Option<String>) {
         match self.overlay.get(path) {
             Some(Some(bytes)) => return self.load_bytes(parser, bytes),
             Some(None) => return (Loaded::Skipped("deleted".into()), None),
@@ -67,6 +76,15 @@ impl Loader<'_> {
         }
         if meta.len() > self.max_size {
             return (Loaded::Skipped(self.too_big(meta.len())), None);
+        }
+        if let (Some(hash), Some(cache), true) = (known, &self.cache, meta.len() > 0) {
+            // Only facts of bytes that passed `load_bytes` are ever stored,
+            // so a hit needs none of its checks but the UTF-8 note.
+            if let Lookup::Hit(facts) = cache.load(&cache.content_key(hash)) {
+                self.counts.hits.fetch_add(1, Ordering::Relaxed);
+                let note = facts.not_utf8.then(|| NOT_UTF8.to_string());
+                return (Loaded::Ok { facts, note }, None);
+            }
         }
         match std::fs::read(path) {
             Ok(bytes) => self.load_bytes(parser, &bytes),
@@ -93,8 +111,8 @@ impl Loader<'_> {
         if bytes.iter().take(8192).any(|&b| b == 0) {
             return (Loaded::Skipped("binary file (NUL bytes), skipped".into()), None);
         }
-        let note = std::str::from_utf8(bytes).is_err().then(|| "not valid UTF-8; analysed as bytes".to_string());
         let (facts, notice) = self.facts(parser, bytes);
+        let note = facts.not_utf8.then(|| NOT_UTF8.to_string());
         (Loaded::Ok { facts, note }, notice)
     }
 

@@ -120,7 +120,8 @@ fn whole(model: &Model, opts: &Options) -> State {
     let mut summary = Summary::default();
     let mut notices = Vec::new();
     let bar = indicatif::ProgressBar::hidden();
-    let builder = driver::load_program(model, opts, all, &loader, &bar, &mut problems, &mut summary, &mut notices);
+    let builder =
+        driver::load_program(model, opts, all, None, &loader, &bar, &mut problems, &mut summary, &mut notices);
     loader.flush();
     problems.extend(notices);
     let prog = builder.finish();
@@ -172,7 +173,9 @@ fn update(
         let Some(&file_id) = state.by_path.get(path) else { return Err(Rebuild) };
         let old = &state.prog.files[file_id as usize];
         let (display, is_context) = (old.display.clone(), old.is_context);
-        let Loaded::Ok { mut facts, note } = loader.load(&mut parser, &old.path.clone()).0 else { return Err(Rebuild) };
+        let Loaded::Ok { mut facts, note } = loader.load(&mut parser, &old.path.clone(), None).0 else {
+            return Err(Rebuild);
+        };
         let prefix = format!("{display}: ");
         state.problems.retain(|p| !p.starts_with(&prefix));
         if !is_context {

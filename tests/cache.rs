@@ -402,3 +402,25 @@ fn a_corrupt_stat_index_is_named_once_and_rebuilt() {
     assert!(notices(&String::from_utf8_lossy(&third.stderr), "stat index").is_empty(), "rebuilt");
     assert_eq!(inputs_hashed(&third), (0, 1));
 }
+
+#[test]
+fn a_file_known_by_its_stat_comes_from_the_cache_unread_with_its_utf8_note() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    let a = tree.path().join("a.c");
+    std::fs::write(&a, b"static int f(void) { return 0; } /* caf\xe9 */\n").expect("write");
+    age(&a);
+    let run_tree = || {
+        forget_reports(cache.path());
+        check_at(Path::new(LOCKPATH), cache.path(), tree.path()).output().expect("lockpath runs")
+    };
+    let first = run_tree();
+    let second = run_tree();
+    assert_eq!(inputs_hashed(&second), (0, 1), "known by its stat");
+    assert_eq!(cache_counts(&second).0, 1, "its facts from the cache");
+    for out in [&first, &second] {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(notices(&stderr, "a.c: not valid UTF-8; analysed as bytes").len(), 1, "{stderr}");
+    }
+    assert_eq!(first.stdout, second.stdout);
+}

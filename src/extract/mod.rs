@@ -16,7 +16,11 @@ pub use attributes::Attributes;
 /// Extracts everything later stages need from `src`, parsing it with `parser`.
 pub fn extract_file(original: &[u8], parser: &mut tree_sitter::Parser, attrs: &Attributes) -> FileFacts {
     let mut names = Interner::default();
-    let mut facts = FileFacts { line_starts: line_starts(original), ..FileFacts::default() };
+    let mut facts = FileFacts {
+        line_starts: line_starts(original),
+        not_utf8: std::str::from_utf8(original).is_err(),
+        ..FileFacts::default()
+    };
     let (blanked, annotations) = attrs.blank(original);
     let src = blanked.as_slice();
     match parser.parse(src, None) {
