@@ -305,6 +305,8 @@ pub(crate) fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<St
 
 /// An input file: its path, display name, and whether it is tree context.
 type Input = (PathBuf, String, bool);
+/// An input and its content hash, when the report key computed it.
+type HashedInput = (Input, Option<[u8; 32]>);
 /// One file loaded, and the cache's notice about it.
 type LoadResult = (Loaded, Option<String>);
 
@@ -328,11 +330,11 @@ pub(crate) fn load_program<'m>(
     let mut builder = ProgramBuilder::new(model);
     // The content hashes go along with their inputs (`None`: not known).
     let hashes = hashes.filter(|h| h.len() == all.len()).map(Vec::into_iter);
-    let mut rest: Vec<(Input, Option<[u8; 32]>)> = match hashes {
+    let mut rest: Vec<HashedInput> = match hashes {
         Some(h) => all.into_iter().zip(h.map(Some)).collect(),
         None => all.into_iter().map(|i| (i, None)).collect(),
     };
-    let parse = |chunk: &[(Input, Option<[u8; 32]>)]| -> Vec<LoadResult> {
+    let parse = |chunk: &[HashedInput]| -> Vec<LoadResult> {
         chunk
             .par_iter()
             .map_init(new_parser, |parser, ((path, _, _), hash)| {
@@ -347,11 +349,11 @@ pub(crate) fn load_program<'m>(
     };
     // Each chunk is merged while the next one parses: merging is serial,
     // and the parse threads would otherwise wait for it.
-    let mut parsed: Option<(Vec<(Input, Option<[u8; 32]>)>, Vec<LoadResult>)> = None;
+    let mut parsed: Option<(Vec<HashedInput>, Vec<LoadResult>)> = None;
     while !rest.is_empty() || parsed.is_some() {
         let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
         let chunk = std::mem::replace(&mut rest, tail);
-        let merge = |(done, loaded): (Vec<(Input, Option<[u8; 32]>)>, Vec<LoadResult>)| {
+        let merge = |(done, loaded): (Vec<HashedInput>, Vec<LoadResult>)| {
             for (((path, display, is_context), _), (result, cache_notice)) in done.into_iter().zip(loaded) {
                 cache_notices.extend(cache_notice);
                 match result {
