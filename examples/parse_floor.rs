@@ -40,7 +40,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[allow(unsafe_code)]
 fn main() -> ExitCode {
     // SAFETY: nothing has touched tree-sitter yet.
-    unsafe { lockpath::load::tree_sitter_on_mimalloc() };
+    unsafe { lockpath::load::setup_allocator() };
     let args = match parse_args() {
         Ok(a) => a,
         Err(msg) => {

@@ -141,16 +141,28 @@ impl Loader<'_> {
     }
 }
 
-/// The crate's one `unsafe`: tree-sitter's allocator is a C global.
+/// `mi_option_minimal_purge_size` in the mimalloc v3 headers libmimalloc-sys
+/// 0.1.49 vendors (the crate exports no constant for it; Cargo.toml pins
+/// that version so the number cannot drift).
+const MI_OPTION_MINIMAL_PURGE_SIZE: libmimalloc_sys::mi_option_t = 44;
+
+/// The crate's one `unsafe`: the allocator is set up through C globals.
 #[allow(unsafe_code)]
 /// Sends tree-sitter's allocations (its parse stacks and trees, millions
 /// of small blocks per tree) to mimalloc, as the binary's Rust ones are:
 /// through glibc malloc they were 6% of a cold whole-tree run.
 ///
+/// And lets mimalloc give memory back to the system only in whole 2 MiB
+/// ranges. With transparent huge pages on (the kernel's usual setting) it
+/// gave back 4 KiB pieces of huge pages and took them again, and the
+/// kernel zeroed a whole huge page on each fault: a third of the CPU while
+/// a warm whole-tree run loaded its facts. `MIMALLOC_MINIMAL_PURGE_SIZE`
+/// still wins.
+///
 /// # Safety
 /// Call it first thing in `main`, before any tree-sitter object exists: a
 /// block malloc'd before would be freed by mimalloc.
-pub unsafe fn tree_sitter_on_mimalloc() {
+pub unsafe fn setup_allocator() {
     unsafe extern "C" fn calloc(count: usize, size: usize) -> *mut std::ffi::c_void {
         match count.checked_mul(size) {
             Some(total) => unsafe { libmimalloc_sys::mi_zalloc(total) },
@@ -163,7 +175,9 @@ pub unsafe fn tree_sitter_on_mimalloc() {
             Some(calloc),
             Some(libmimalloc_sys::mi_realloc),
             Some(libmimalloc_sys::mi_free),
-        )
+        );
+        // In KiB.
+        libmimalloc_sys::mi_option_set_default(MI_OPTION_MINIMAL_PURGE_SIZE, 2048);
     }
 }
 

@@ -172,7 +172,7 @@ enum Color {
 #[allow(unsafe_code)]
 fn main() -> ExitCode {
     // SAFETY: nothing has touched tree-sitter yet.
-    unsafe { lockpath::load::tree_sitter_on_mimalloc() };
+    unsafe { lockpath::load::setup_allocator() };
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check(*args),
