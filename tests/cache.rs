@@ -424,3 +424,19 @@ fn a_file_known_by_its_stat_comes_from_the_cache_unread_with_its_utf8_note() {
     }
     assert_eq!(first.stdout, second.stdout);
 }
+
+#[test]
+fn stat_indexes_are_kept_for_the_32_most_recent_sets_of_paths() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    for i in 0..34 {
+        let dir = tree.path().join(format!("d{i:02}"));
+        std::fs::create_dir(&dir).expect("mkdir");
+        let file = dir.join("a.c");
+        std::fs::write(&file, format!("static int f{i}(void) {{ return {i}; }}\n")).expect("write");
+        age(&file);
+        let out = check_at(Path::new(LOCKPATH), cache.path(), &dir).output().expect("lockpath runs");
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(files_with(cache.path(), "stat").len(), 32, "the oldest two are gone");
+}

@@ -5,7 +5,7 @@
 //!
 //! One index per set of paths checked (`scope`), at
 //! `<dir>/stat-v<FORMAT>/<scope>.stat`: a magic, the entries, and a
-//! checksum of them. A bad index is ignored (every file is hashed) and
+//! checksum of them; the 32 most recently written are kept. A bad index is ignored (every file is hashed) and
 //! named in one notice; it is replaced at the end of the run.
 //!
 //! Racy files: a file written in the same clock tick as it was hashed can
@@ -118,7 +118,35 @@ impl StatIndex {
         out.extend_from_slice(&FORMAT.to_le_bytes());
         out.extend_from_slice(&blake3::hash(&body).as_bytes()[..16]);
         out.extend_from_slice(&body);
-        super::write_atomically(path, &out)
+        super::write_atomically(path, &out)?;
+        if let Some(dir) = path.parent() {
+            prune(dir);
+        }
+        Ok(())
+    }
+}
+
+/// Indexes kept per cache: one per set of paths checked, so a developer
+/// who checks many directories one by one does not grow the cache without
+/// end; the least recently written go first.
+const KEEP_INDEXES: usize = 32;
+
+/// Removes all but the `KEEP_INDEXES` newest indexes in `dir`. Failures
+/// only leave a file behind.
+fn prune(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "stat"))
+        .filter_map(|p| Some((std::fs::metadata(&p).ok()?.modified().ok()?, p)))
+        .collect();
+    if found.len() <= KEEP_INDEXES {
+        return;
+    }
+    found.sort_unstable_by(|a, b| b.cmp(a));
+    for (_, old) in found.into_iter().skip(KEEP_INDEXES) {
+        let _ = std::fs::remove_file(old);
     }
 }
 
