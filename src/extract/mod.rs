@@ -6,6 +6,7 @@
 
 pub mod attributes;
 mod body;
+mod inert;
 mod macros;
 mod syntax;
 mod toplevel;
@@ -23,7 +24,7 @@ pub fn extract_file(original: &[u8], parser: &mut tree_sitter::Parser, attrs: &A
     };
     let (blanked, annotations) = attrs.blank(original);
     let src = blanked.as_slice();
-    match parser.parse(src, None) {
+    match parse_active(parser, src) {
         Some(tree) => {
             let macros = toplevel::extract_toplevel(src, tree.root_node(), &annotations, &mut names, &mut facts);
             drop(tree);
@@ -34,6 +35,22 @@ pub fn extract_file(original: &[u8], parser: &mut tree_sitter::Parser, attrs: &A
     toplevel::scan_guards(src, &mut names, &mut facts);
     facts.names = names.into_list();
     facts
+}
+
+/// The file's tree, tree-sitter having skipped the lines no check reads
+/// (`inert.rs`). The parser is left parsing whole texts again.
+fn parse_active(parser: &mut tree_sitter::Parser, src: &[u8]) -> Option<tree_sitter::Tree> {
+    let Some(ranges) = inert::included_ranges(src) else {
+        return parser.parse(src, None);
+    };
+    // Ranges are sorted and disjoint by construction; should tree-sitter
+    // refuse them all the same, the whole text is parsed.
+    let limited = parser.set_included_ranges(&ranges).is_ok();
+    let tree = parser.parse(src, None);
+    if limited {
+        let _ = parser.set_included_ranges(&[]);
+    }
+    tree
 }
 
 fn line_starts(src: &[u8]) -> Vec<u32> {
