@@ -305,6 +305,12 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         // recomputed from all of them, so facts learnt late (a lock held only
         // when `locked` is false) are not lost to a stale earlier meet.
         let mut incoming: Vec<IncomingEdges> = (0..n).map(|_| Vec::new()).collect();
+        // A block one edge of the CFG enters (most then- and else-blocks) has
+        // that edge's latest state as its entry: kept in `inn` alone, with
+        // the edge's key, until a second key shows up (a branch that gave
+        // one edge and then two), when it joins `incoming` like any other.
+        let single_entry = single_entry_blocks(&blocks);
+        let mut single_key: Vec<Option<(BlockId, u16)>> = vec![None; n];
         while let Some((_, b)) = work.pop_first() {
             queued[b as usize] = false;
             budget = budget.saturating_sub(1);
@@ -318,14 +324,24 @@ impl<'c, 'a> Analyzer<'c, 'a> {
             for (k, (succ, edge)) in self.successors(b, state).into_iter().enumerate() {
                 let key = (b, k as u16);
                 let edges = &mut incoming[succ as usize];
-                match edges.iter_mut().find(|(e, _)| *e == key) {
-                    Some((_, s)) => *s = edge,
-                    None => edges.push((key, edge)),
-                }
-                let mut joined = edges[0].1.clone();
-                for (_, e) in edges.iter().skip(1) {
-                    joined.meet(e);
-                }
+                let last = &mut single_key[succ as usize];
+                let joined = if single_entry[succ as usize] && edges.is_empty() && last.is_none_or(|l| l == key) {
+                    *last = Some(key);
+                    edge
+                } else {
+                    if let (Some(old), Some(state)) = (last.take(), inn[succ as usize].as_deref()) {
+                        edges.push((old, state.clone()));
+                    }
+                    match edges.iter_mut().find(|(e, _)| *e == key) {
+                        Some((_, s)) => *s = edge,
+                        None => edges.push((key, edge)),
+                    }
+                    let mut joined = edges[0].1.clone();
+                    for (_, e) in edges.iter().skip(1) {
+                        joined.meet(e);
+                    }
+                    joined
+                };
                 let slot = &mut inn[succ as usize];
                 // Facts only refine; late in a long iteration they no longer
                 // count as change, so oscillating facts cannot stall it.
@@ -1047,6 +1063,31 @@ impl<'c, 'a> Analyzer<'c, 'a> {
         }
         out
     }
+}
+
+/// Blocks exactly one CFG edge enters (block 0 has the function's entry).
+fn single_entry_blocks(blocks: &[crate::ir::Block]) -> Vec<bool> {
+    let mut entries = vec![0u8; blocks.len()];
+    if let Some(first) = entries.first_mut() {
+        *first = 1;
+    }
+    let mut enter = |t: BlockId| {
+        if let Some(e) = entries.get_mut(t as usize) {
+            *e = e.saturating_add(1);
+        }
+    };
+    for block in blocks {
+        match &block.term {
+            Terminator::Goto(t) => enter(*t),
+            Terminator::Branch { then, otherwise, .. } => {
+                enter(*then);
+                enter(*otherwise);
+            }
+            Terminator::Switch(ts) => ts.iter().for_each(|t| enter(*t)),
+            Terminator::Return(_) | Terminator::Unreachable => {}
+        }
+    }
+    entries.into_iter().map(|e| e == 1).collect()
 }
 
 /// Each block's position in a reverse postorder of the CFG from block 0

@@ -77,33 +77,52 @@ impl BodyBuilder<'_> {
     // ---- expressions ------------------------------------------------------
 
     /// Emits a `Call` event for every call in `node`, arguments before the
-    /// call that uses them, walking iteratively.
+    /// call that uses them: a post-order walk of its named nodes with one
+    /// cursor (no recursion, no child lists: most of a body is expressions,
+    /// and this walk was a tenth of a cold run's time when it built them).
     pub(crate) fn emit_expr(&mut self, node: Node) {
-        let mut stack: Vec<(Node, bool)> = vec![(node, false)];
-        while let Some((n, visited)) = stack.pop() {
-            if visited {
-                match n.kind_name() {
-                    "call_expression" => {
-                        let call = self.make_call(n);
-                        self.push_event(Event::Call(call));
-                    }
-                    "assignment_expression" | "update_expression" | "pointer_expression" => self.set_var(n),
-                    _ => {}
-                }
+        let entered = |n: Node| {
+            n.is_named()
+                && !matches!(
+                    n.kind_name(),
+                    "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal"
+                )
+        };
+        if !entered(node) {
+            return;
+        }
+        let mut cursor = node.walk();
+        'walk: loop {
+            let n = cursor.node();
+            let enter = entered(n);
+            if enter && cursor.goto_first_child() {
                 continue;
             }
-            match n.kind_name() {
-                "sizeof_expression" | "alignof_expression" | "offsetof_expression" | "comment" | "string_literal" => {
-                    continue
+            if enter {
+                self.expr_done(n);
+            }
+            // Up until a next sibling; every parent left was entered.
+            loop {
+                if cursor.goto_next_sibling() {
+                    continue 'walk;
                 }
-                _ => {}
+                if !cursor.goto_parent() {
+                    break 'walk;
+                }
+                self.expr_done(cursor.node());
             }
-            stack.push((n, true));
-            let mut cursor = n.walk();
-            let children: Vec<Node> = n.named_children(&mut cursor).collect();
-            for child in children.into_iter().rev() {
-                stack.push((child, false));
+        }
+    }
+
+    /// An expression node whose operands have all been emitted.
+    fn expr_done(&mut self, n: Node) {
+        match n.kind_name() {
+            "call_expression" => {
+                let call = self.make_call(n);
+                self.push_event(Event::Call(call));
             }
+            "assignment_expression" | "update_expression" | "pointer_expression" => self.set_var(n),
+            _ => {}
         }
     }
 
