@@ -6,6 +6,7 @@ use super::dataflow::{self, ParamList};
 use super::AnalysisStats;
 use crate::index::{BareArg, FuncId, Program, Target};
 use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
 
 /// The call graph, digested: everything the level-by-level analysis and an
 /// incremental re-run need, with the graph itself dropped.
@@ -80,10 +81,24 @@ pub(super) fn plan(prog: &Program, stats: &mut AnalysisStats, keep_callees: bool
         graph.add_node(id as FuncId);
     }
     let called: Vec<ParamList> = prog.funcs.iter().map(|def| def.calls.called_params.clone()).collect();
-    for id in 0..n {
-        for_each_callee(prog, id as FuncId, &called, stats, |callee| {
+    // Calls are resolved in parallel (5 million on the whole tree); the
+    // edges go in serially, in function and call order, so the graph and
+    // its SCCs are the same for any number of threads.
+    let out_edges: Vec<(Vec<FuncId>, AnalysisStats)> = (0..n)
+        .into_par_iter()
+        .map(|id| {
+            let mut local = AnalysisStats::default();
+            let mut out = Vec::new();
+            for_each_callee(prog, id as FuncId, &called, &mut local, |callee| out.push(callee));
+            (out, local)
+        })
+        .collect();
+    for (id, (callees, local)) in out_edges.into_iter().enumerate() {
+        stats.call_edges += local.call_edges;
+        stats.unresolved_calls += local.unresolved_calls;
+        for callee in callees {
             graph.add_edge(NodeIndex::new(id), NodeIndex::new(callee as usize), ());
-        });
+        }
     }
     // Tarjan yields SCCs callees-first: every callee's summary is ready (or,
     // inside a recursive SCC, iterated) before its callers are analysed.
