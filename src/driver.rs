@@ -330,61 +330,47 @@ pub(crate) fn load_program<'m>(
     let mut builder = ProgramBuilder::new(model);
     // The content hashes go along with their inputs (`None`: not known).
     let hashes = hashes.filter(|h| h.len() == all.len()).map(Vec::into_iter);
-    let mut rest: Vec<HashedInput> = match hashes {
+    let rest: Vec<HashedInput> = match hashes {
         Some(h) => all.into_iter().zip(h.map(Some)).collect(),
         None => all.into_iter().map(|i| (i, None)).collect(),
     };
-    let parse = |chunk: &[HashedInput]| -> Vec<LoadResult> {
-        chunk
-            .par_iter()
-            .map_init(new_parser, |parser, ((path, _, _), hash)| {
-                let loaded = loader.load(parser, path, hash.as_ref());
-                bar.inc(1);
-                if let Some(w) = &opts.watch {
-                    w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                }
-                loaded
-            })
-            .collect()
+    // Files load on every thread and merge in file order as they come in
+    // (`ordered.rs`: no per-chunk barrier, bounded run-ahead).
+    let load = |parser: &mut tree_sitter::Parser, ((path, _, _), hash): &HashedInput| -> LoadResult {
+        let loaded = loader.load(parser, path, hash.as_ref());
+        bar.inc(1);
+        if let Some(w) = &opts.watch {
+            w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        loaded
     };
-    // Each chunk is merged while the next one parses: merging is serial,
-    // and the parse threads would otherwise wait for it.
-    let mut parsed: Option<(Vec<HashedInput>, Vec<LoadResult>)> = None;
-    while !rest.is_empty() || parsed.is_some() {
-        let tail = rest.split_off(rest.len().min(PARSE_CHUNK_FILES));
-        let chunk = std::mem::replace(&mut rest, tail);
-        let merge = |(done, loaded): (Vec<HashedInput>, Vec<LoadResult>)| {
-            for (((path, display, is_context), _), (result, cache_notice)) in done.into_iter().zip(loaded) {
-                cache_notices.extend(cache_notice);
-                match result {
-                    Loaded::Ok { mut facts, note } => {
-                        if !is_context {
-                            if let Some(note) = note {
-                                problems.push(format!("{display}: {note}"));
-                            }
-                            problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
-                            summary.files += 1;
-                        } else {
-                            summary.context_files += 1;
-                        }
-                        let file = source_file(model, path, display, is_context, &mut facts);
-                        builder.add(file, *facts);
+    let merge = |i: usize, (result, cache_notice): LoadResult| {
+        let ((path, display, is_context), _) = &rest[i];
+        let is_context = *is_context;
+        cache_notices.extend(cache_notice);
+        match result {
+            Loaded::Ok { mut facts, note } => {
+                if !is_context {
+                    if let Some(note) = note {
+                        problems.push(format!("{display}: {note}"));
                     }
-                    Loaded::Skipped(why) => {
-                        if !is_context {
-                            problems.push(format!("{display}: {why}"));
-                            summary.skipped_files += 1;
-                        }
-                    }
+                    problems.extend(facts.problems.iter().map(|p| format!("{display}: {p}")));
+                    summary.files += 1;
+                } else {
+                    summary.context_files += 1;
+                }
+                let file = source_file(model, path.clone(), display.clone(), is_context, &mut facts);
+                builder.add(file, *facts);
+            }
+            Loaded::Skipped(why) => {
+                if !is_context {
+                    problems.push(format!("{display}: {why}"));
+                    summary.skipped_files += 1;
                 }
             }
-        };
-        let previous = parsed.take();
-        let (loaded, ()) = rayon::join(|| parse(&chunk), || previous.map_or((), merge));
-        if !chunk.is_empty() {
-            parsed = Some((chunk, loaded));
         }
-    }
+    };
+    crate::ordered::map_in_order(&rest, new_parser, load, merge);
     builder
 }
 
@@ -559,9 +545,6 @@ fn input_hashes(
     }
     (found.into_iter().map(|(h, _, _)| h).collect(), (files.len() - reused, reused), notice)
 }
-
-/// Files parsed and merged at a time (see `run`).
-const PARSE_CHUNK_FILES: usize = 2048;
 
 /// The process's peak resident set (`VmHWM`), on Linux.
 fn peak_rss_kib() -> Option<u64> {

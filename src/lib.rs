@@ -19,6 +19,7 @@ pub mod lines;
 pub mod load;
 pub mod lsp;
 pub mod model;
+pub mod ordered;
 pub mod output;
 pub mod overlay;
 pub mod series;
