@@ -235,15 +235,21 @@ impl<'a> BodyBuilder<'a> {
     }
 
     pub(super) fn children_stmts(&mut self, node: Node, skip_fields: &[&str]) {
+        // One cursor pass: the cursor knows each child's field, where
+        // `field_name_for_child` would walk the children again per child.
+        let mut children: Vec<Node> = Vec::new();
         let mut cursor = node.walk();
-        let children: Vec<Node> = node
-            .children(&mut cursor)
-            .enumerate()
-            .filter(|(i, c)| {
-                c.is_named() && !node.field_name_for_child(*i as u32).is_some_and(|f| skip_fields.contains(&f))
-            })
-            .map(|(_, c)| c)
-            .collect();
+        if cursor.goto_first_child() {
+            loop {
+                let child = cursor.node();
+                if child.is_named() && !cursor.field_name().is_some_and(|f| skip_fields.contains(&f)) {
+                    children.push(child);
+                }
+                if !cursor.goto_next_sibling() {
+                    break;
+                }
+            }
+        }
         // Statements under a `case` label: an iterator macro with its block
         // is a loop here too.
         self.statements(&children);
