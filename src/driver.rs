@@ -8,11 +8,11 @@ use crate::checks;
 use crate::discover;
 use crate::finding::{Finding, Severity};
 use crate::index::{ProgramBuilder, SourceFile};
-use crate::load::{new_parser, Loaded, Loader};
+use crate::load::{new_parser, Loaded, Loader, ReadStamp};
 use crate::model::Model;
 use crate::overlay::Overlay;
 use rayon::prelude::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Clone)]
 pub struct Options {
@@ -127,14 +127,20 @@ struct Prepared<'o> {
     /// Each of `all`'s content hash, when the report key was computed: a
     /// file whose facts the cache holds under it is then not read again.
     hashes: Option<Vec<[u8; 32]>>,
+    /// A first run of these paths with this cache (no stat index yet): the
+    /// report key waits for the loader's hashes, so no file is read twice.
+    /// Holds the problems as they stood when the key would have been made.
+    key_after_load: Option<Vec<String>>,
 }
 
 /// Discovers the inputs and asks the report cache: `Ok` when a run over
 /// exactly these files, of these contents, with this build and model, is
-/// there to read back.
+/// there to read back. `may_defer_key`: a caller that loads the files
+/// anyway lets a first run make the key from the loader's hashes.
 fn prepare<'o>(
     model: &Model,
     opts: &'o Options,
+    may_defer_key: bool,
     stats: &mut Stats,
     lap: &mut impl FnMut(&mut Stats, &'static str),
 ) -> Result<Report, Box<Prepared<'o>>> {
@@ -142,8 +148,14 @@ fn prepare<'o>(
     lap(stats, "discover");
     let loader = loader(model, opts, &mut problems);
     let mut hashes = None;
-    let run_key = loader.cache.as_ref().filter(|_| !opts.want_order_graph).map(|cache| {
-        let (key, hashed, contents) = run_key(cache, model, opts, &all, &found.missing, &mut problems);
+    let keyed = loader.cache.as_ref().filter(|_| !opts.want_order_graph);
+    // Nothing remembered for these paths: every file would be read here
+    // and again by the loader, and the report lookup would almost surely
+    // miss. So the key is made from what the loader reads.
+    let first_run = may_defer_key && keyed.is_some_and(|cache| !stat_index_path(cache, opts).exists());
+    let key_after_load = first_run.then(|| problems.clone());
+    let run_key = keyed.filter(|_| !first_run).map(|cache| {
+        let (key, hashed, contents) = run_key(cache, model, opts, &all, &found.missing, &mut problems, &[]);
         stats.inputs_hashed = Some(hashed);
         hashes = Some(contents);
         lap(stats, "hash inputs");
@@ -164,12 +176,12 @@ fn prepare<'o>(
             Lookup::Corrupt(why) => problems.push(why),
         }
     }
-    Err(Box::new(Prepared { found, all, problems, loader, run_key, hashes }))
+    Err(Box::new(Prepared { found, all, problems, loader, run_key, hashes, key_after_load }))
 }
 
 /// The report the cache holds for `opts`, if it holds one (no analysis).
 pub fn cached(model: &Model, opts: &Options) -> Option<Report> {
-    prepare(model, opts, &mut Stats::default(), &mut |_, _| {}).ok()
+    prepare(model, opts, false, &mut Stats::default(), &mut |_, _| {}).ok()
 }
 
 pub fn run(model: &Model, opts: &Options) -> Report {
@@ -181,8 +193,8 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         stats.peak_kib.push(peak_rss_kib());
         clock = now;
     };
-    let Prepared { found, all, mut problems, mut loader, run_key, hashes } =
-        match prepare(model, opts, &mut stats, &mut lap) {
+    let Prepared { found, all, mut problems, mut loader, mut run_key, hashes, key_after_load } =
+        match prepare(model, opts, true, &mut stats, &mut lap) {
             Ok(report) => return report,
             Err(prepared) => *prepared,
         };
@@ -193,11 +205,30 @@ pub fn run(model: &Model, opts: &Options) -> Report {
         w.files_total.store(all.len() as u64, std::sync::atomic::Ordering::Relaxed);
     }
     let mut summary = Summary::default();
-    let builder =
+    let inputs = key_after_load.is_some().then(|| all.clone());
+    let began = now_ns();
+    let (builder, reads) =
         load_program(model, opts, all, hashes, &loader, &bar, &mut problems, &mut summary, &mut cache_notices);
     loader.flush();
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
+    if let (Some(mut key_problems), Some(cache), Some(inputs)) = (key_after_load, &loader.cache, inputs) {
+        let (key, hashed, _) =
+            self::run_key(cache, model, opts, &inputs, &found.missing, &mut key_problems, &reads_with(&reads, began));
+        stats.inputs_hashed = Some(hashed);
+        lap(&mut stats, "hash inputs");
+        if let Lookup::Hit(cached) = cache.load_report::<CachedReport>(&key) {
+            lap(&mut stats, "read report");
+            let mut hit = stats.clone();
+            hit.report_cache = Some(true);
+            hit.cache = Some(loader.counts.get());
+            if let Some(report) = cached.into_report(hit) {
+                bar.finish_and_clear();
+                return report;
+            }
+        }
+        run_key = Some(key);
+    }
     bar.set_message("indexing");
     RunProgress::set_phase(&opts.watch, 1);
     let mut prog = builder.finish();
@@ -307,8 +338,8 @@ pub(crate) fn loader<'o>(model: &Model, opts: &'o Options, problems: &mut Vec<St
 type Input = (PathBuf, String, bool);
 /// An input and its content hash, when the report key computed it.
 type HashedInput = (Input, Option<[u8; 32]>);
-/// One file loaded, and the cache's notice about it.
-type LoadResult = (Loaded, Option<String>);
+/// One file loaded, the cache's notice about it, and what was read.
+type LoadResult = (Loaded, Option<String>, Option<ReadStamp>);
 
 /// Loads every file (from the cache or by parsing) and indexes them: the
 /// files go in chunks, each merged into the program (and its per-file
@@ -326,8 +357,9 @@ pub(crate) fn load_program<'m>(
     problems: &mut Vec<String>,
     summary: &mut Summary,
     cache_notices: &mut Vec<String>,
-) -> ProgramBuilder<'m> {
+) -> (ProgramBuilder<'m>, Vec<Option<ReadStamp>>) {
     let mut builder = ProgramBuilder::new(model);
+    let mut reads = Vec::new();
     // The content hashes go along with their inputs (`None`: not known).
     let hashes = hashes.filter(|h| h.len() == all.len()).map(Vec::into_iter);
     let rest: Vec<HashedInput> = match hashes {
@@ -337,15 +369,16 @@ pub(crate) fn load_program<'m>(
     // Files load on every thread and merge in file order as they come in
     // (`ordered.rs`: no per-chunk barrier, bounded run-ahead).
     let load = |parser: &mut tree_sitter::Parser, ((path, _, _), hash): &HashedInput| -> LoadResult {
-        let loaded = loader.load(parser, path, hash.as_ref());
+        let loaded = loader.load_reading(parser, path, hash.as_ref());
         bar.inc(1);
         if let Some(w) = &opts.watch {
             w.files_done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         loaded
     };
-    let merge = |i: usize, (result, cache_notice): LoadResult| {
+    let merge = |i: usize, (result, cache_notice, read): LoadResult| {
         let ((path, display, is_context), _) = &rest[i];
+        reads.push(read);
         let is_context = *is_context;
         cache_notices.extend(cache_notice);
         match result {
@@ -371,7 +404,7 @@ pub(crate) fn load_program<'m>(
         }
     };
     crate::ordered::map_in_order(&rest, new_parser, load, merge);
-    builder
+    (builder, reads)
 }
 
 /// The file as later stages see it; its line starts move out of `facts`.
@@ -455,10 +488,11 @@ fn run_key(
     files: &[(PathBuf, String, bool)],
     missing: &[PathBuf],
     problems: &mut Vec<String>,
+    reads: &[Option<(ReadStamp, i128)>],
 ) -> (crate::cache::Key, (usize, usize), Vec<[u8; 32]>) {
     // A bad stat index is named like a bad cache entry: in the key too, so
     // a later run without it is not answered with this run's notice.
-    let (hashes, counts, notice) = input_hashes(cache, opts, files);
+    let (hashes, counts, notice) = input_hashes(cache, opts, files, reads);
     problems.extend(notice);
     let mut listing = Vec::new();
     for ((path, display, is_context), hash) in files.iter().zip(&hashes) {
@@ -487,53 +521,37 @@ fn run_key(
 /// from the stat index (`cache/stat.rs`) when the file's stat is the one
 /// recorded, else read. The index is written back when it changed. Also
 /// returns how many were hashed from their bytes and how many the index
-/// gave, and the notice naming a bad index.
+/// gave, and the notice naming a bad index. `reads`: what the loader read
+/// (by input, with when its loading began), used as the index's entries are.
 fn input_hashes(
     cache: &FactsCache,
     opts: &Options,
     files: &[(PathBuf, String, bool)],
+    reads: &[Option<(ReadStamp, i128)>],
 ) -> (Vec<[u8; 32]>, (usize, usize), Option<String>) {
     use crate::cache::stat::{Stamp, StatIndex};
-    let mut scope = std::env::current_dir().unwrap_or_default().into_os_string().into_encoded_bytes();
-    for p in &opts.paths {
-        scope.push(0);
-        scope.extend_from_slice(p.as_os_str().as_encoded_bytes());
-    }
-    scope.push(u8::from(opts.tree_context));
-    let index_path = cache.stat_index_path(&scope);
+    let index_path = stat_index_path(cache, opts);
     let (index, notice) = StatIndex::read(&index_path);
-    let began = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128);
+    let began = now_ns();
     let hash = |bytes: &[u8]| *blake3::hash(bytes).as_bytes();
-    // (hash, the stat it was read at, whether the index gave it)
-    let found: Vec<([u8; 32], Option<Stamp>, bool)> = files
+    // (hash, the stat it was read at, when its reading began, whether the
+    // index gave it)
+    let found: Vec<([u8; 32], Option<Stamp>, i128, bool)> = files
         .par_iter()
-        .map(|(path, _, _)| match opts.overlay.get(path) {
-            Some(Some(bytes)) => (hash(bytes), None, false),
-            Some(None) => (hash(b"\0deleted"), None, false),
-            None => match std::fs::metadata(path) {
-                Ok(m) if m.is_file() && m.len() > opts.max_file_size => {
-                    (hash(format!("\0big {}", m.len()).as_bytes()), None, false)
-                }
-                Ok(m) if m.is_file() => {
-                    let stamp = Stamp::of(&m);
-                    if let Some(known) = index.hash(path, &stamp) {
-                        return (known, Some(stamp), true);
-                    }
-                    match std::fs::read(path) {
-                        Ok(b) => (hash(&b), Some(stamp), false),
-                        Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
-                    }
-                }
-                Ok(_) => (hash(b"\0not a file"), None, false),
-                Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
-            },
+        .enumerate()
+        .map(|(i, (path, _, _))| {
+            if let Some(Some((read, read_began))) = reads.get(i) {
+                return (read.hash, Some(read.stamp), *read_began, false);
+            }
+            let (h, stamp, from_index) = hash_input(opts, &index, path, hash);
+            (h, stamp, began, from_index)
         })
         .collect();
     let mut next = StatIndex::default();
     let mut reused = 0;
-    for ((path, _, _), (h, stamp, from_index)) in files.iter().zip(&found) {
+    for ((path, _, _), (h, stamp, began, from_index)) in files.iter().zip(&found) {
         if let Some(stamp) = stamp {
-            next.record(path, *stamp, *h, began);
+            next.record(path, *stamp, *h, *began);
         }
         reused += usize::from(*from_index);
     }
@@ -543,7 +561,59 @@ fn input_hashes(
         // next run its reads.
         let _ = next.write(&index_path);
     }
-    (found.into_iter().map(|(h, _, _)| h).collect(), (files.len() - reused, reused), notice)
+    (found.into_iter().map(|(h, _, _, _)| h).collect(), (files.len() - reused, reused), notice)
+}
+
+/// One input's content hash, the stat it was read at, and whether the
+/// index gave it.
+fn hash_input(
+    opts: &Options,
+    index: &crate::cache::stat::StatIndex,
+    path: &Path,
+    hash: impl Fn(&[u8]) -> [u8; 32],
+) -> ([u8; 32], Option<crate::cache::stat::Stamp>, bool) {
+    use crate::cache::stat::Stamp;
+    match opts.overlay.get(path) {
+        Some(Some(bytes)) => (hash(bytes), None, false),
+        Some(None) => (hash(b"\0deleted"), None, false),
+        None => match std::fs::metadata(path) {
+            Ok(m) if m.is_file() && m.len() > opts.max_file_size => {
+                (hash(format!("\0big {}", m.len()).as_bytes()), None, false)
+            }
+            Ok(m) if m.is_file() => {
+                let stamp = Stamp::of(&m);
+                if let Some(known) = index.hash(path, &stamp) {
+                    return (known, Some(stamp), true);
+                }
+                match std::fs::read(path) {
+                    Ok(b) => (hash(&b), Some(stamp), false),
+                    Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
+                }
+            }
+            Ok(_) => (hash(b"\0not a file"), None, false),
+            Err(e) => (hash(format!("\0{e}").as_bytes()), None, false),
+        },
+    }
+}
+
+/// Where the stat index of this run's paths (and working directory) lives.
+fn stat_index_path(cache: &FactsCache, opts: &Options) -> PathBuf {
+    let mut scope = std::env::current_dir().unwrap_or_default().into_os_string().into_encoded_bytes();
+    for p in &opts.paths {
+        scope.push(0);
+        scope.extend_from_slice(p.as_os_str().as_encoded_bytes());
+    }
+    scope.push(u8::from(opts.tree_context));
+    cache.stat_index_path(&scope)
+}
+
+/// The loader's reads, each with when loading began (their racy mark).
+fn reads_with(reads: &[Option<ReadStamp>], began: i128) -> Vec<Option<(ReadStamp, i128)>> {
+    reads.iter().map(|r| r.map(|r| (r, began))).collect()
+}
+
+fn now_ns() -> i128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
 }
 
 /// The process's peak resident set (`VmHWM`), on Linux.

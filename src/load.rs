@@ -43,6 +43,15 @@ impl CacheCounts {
     }
 }
 
+/// A file the loader read from disk: its stat, taken before the read, and
+/// the blake3 hash of the bytes read. A first run keys its report with
+/// these instead of reading every file twice (`driver.rs`).
+#[derive(Clone, Copy)]
+pub struct ReadStamp {
+    pub stamp: crate::cache::stat::Stamp,
+    pub hash: [u8; 32],
+}
+
 impl Loader<'_> {
     /// Puts what the cache held back on disk (a pack, or loose entries),
     /// counting what could not be written.
@@ -62,20 +71,36 @@ impl Loader<'_> {
         path: &Path,
         known: Option<&[u8; 32]>,
     ) -> (Loaded, Option<String>) {
+        let (loaded, notice, _) = self.load_reading(parser, path, known);
+        (loaded, notice)
+    }
+
+    /// `load`, and the stat and content hash of the bytes it read from the
+    /// disk, when it read them with the cache on (not for an overlay, a
+    /// skip, or a hit by `known`).
+    pub fn load_reading(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        path: &Path,
+        known: Option<&[u8; 32]>,
+    ) -> (Loaded, Option<String>, Option<ReadStamp>) {
         match self.overlay.get(path) {
-            Some(Some(bytes)) => return self.load_bytes(parser, bytes),
-            Some(None) => return (Loaded::Skipped("deleted".into()), None),
+            Some(Some(bytes)) => {
+                let (loaded, notice) = self.load_bytes(parser, bytes, None);
+                return (loaded, notice, None);
+            }
+            Some(None) => return (Loaded::Skipped("deleted".into()), None, None),
             None => {}
         }
         let meta = match std::fs::metadata(path) {
             Ok(m) => m,
-            Err(e) => return (Loaded::Skipped(format!("cannot read: {e}")), None),
+            Err(e) => return (Loaded::Skipped(format!("cannot read: {e}")), None, None),
         };
         if !meta.is_file() {
-            return (Loaded::Skipped("not a regular file, skipped".into()), None);
+            return (Loaded::Skipped("not a regular file, skipped".into()), None, None);
         }
         if meta.len() > self.max_size {
-            return (Loaded::Skipped(self.too_big(meta.len())), None);
+            return (Loaded::Skipped(self.too_big(meta.len())), None, None);
         }
         if let (Some(hash), Some(cache), true) = (known, &self.cache, meta.len() > 0) {
             // Only facts of bytes that passed `load_bytes` are ever stored,
@@ -83,12 +108,20 @@ impl Loader<'_> {
             if let Lookup::Hit(facts) = cache.load(&cache.content_key(hash)) {
                 self.counts.hits.fetch_add(1, Ordering::Relaxed);
                 let note = facts.not_utf8.then(|| NOT_UTF8.to_string());
-                return (Loaded::Ok { facts, note }, None);
+                return (Loaded::Ok { facts, note }, None, None);
             }
         }
         match std::fs::read(path) {
-            Ok(bytes) => self.load_bytes(parser, &bytes),
-            Err(e) => (Loaded::Skipped(format!("cannot read: {e}")), None),
+            Ok(bytes) => {
+                // Hashed once, for the facts key and the caller's report key.
+                let read = self.cache.is_some().then(|| ReadStamp {
+                    stamp: crate::cache::stat::Stamp::of(&meta),
+                    hash: *blake3::hash(&bytes).as_bytes(),
+                });
+                let (loaded, notice) = self.load_bytes(parser, &bytes, read.as_ref().map(|r| &r.hash));
+                (loaded, notice, read)
+            }
+            Err(e) => (Loaded::Skipped(format!("cannot read: {e}")), None, None),
         }
     }
 
@@ -100,7 +133,13 @@ impl Loader<'_> {
         )
     }
 
-    fn load_bytes(&self, parser: &mut tree_sitter::Parser, bytes: &[u8]) -> (Loaded, Option<String>) {
+    /// `hash`: the bytes' blake3 hash, when the caller has it.
+    fn load_bytes(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        bytes: &[u8],
+        hash: Option<&[u8; 32]>,
+    ) -> (Loaded, Option<String>) {
         if bytes.len() as u64 > self.max_size {
             return (Loaded::Skipped(self.too_big(bytes.len() as u64)), None);
         }
@@ -111,16 +150,21 @@ impl Loader<'_> {
         if bytes.iter().take(8192).any(|&b| b == 0) {
             return (Loaded::Skipped("binary file (NUL bytes), skipped".into()), None);
         }
-        let (facts, notice) = self.facts(parser, bytes);
+        let (facts, notice) = self.facts(parser, bytes, hash);
         let note = facts.not_utf8.then(|| NOT_UTF8.to_string());
         (Loaded::Ok { facts, note }, notice)
     }
 
-    fn facts(&self, parser: &mut tree_sitter::Parser, bytes: &[u8]) -> (Box<FileFacts>, Option<String>) {
+    fn facts(
+        &self,
+        parser: &mut tree_sitter::Parser,
+        bytes: &[u8],
+        hash: Option<&[u8; 32]>,
+    ) -> (Box<FileFacts>, Option<String>) {
         let Some(cache) = &self.cache else {
             return (Box::new(extract::extract_file(bytes, parser, &self.attrs)), None);
         };
-        let key = cache.key(bytes);
+        let key = hash.map_or_else(|| cache.key(bytes), |h| cache.content_key(h));
         let notice = match cache.load(&key) {
             Lookup::Hit(facts) => {
                 self.counts.hits.fetch_add(1, Ordering::Relaxed);

@@ -120,7 +120,7 @@ fn whole(model: &Model, opts: &Options) -> State {
     let mut summary = Summary::default();
     let mut notices = Vec::new();
     let bar = indicatif::ProgressBar::hidden();
-    let builder =
+    let (builder, _) =
         driver::load_program(model, opts, all, None, &loader, &bar, &mut problems, &mut summary, &mut notices);
     loader.flush();
     problems.extend(notices);

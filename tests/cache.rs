@@ -378,6 +378,39 @@ fn the_stat_index_keys_an_unchanged_tree_and_sees_a_same_size_edit_under_an_old_
     assert_eq!(inputs_hashed(&run_tree()).0, 1, "still racy, still read");
 }
 
+/// A first run (no stat index for its paths) keys its report with the
+/// hashes its loader computed instead of reading every file twice; the key
+/// must be the one a later run computes from the index, and a run whose
+/// index is gone (a restored cache, a new checkout) is still answered.
+#[test]
+fn without_a_stat_index_the_report_key_comes_from_the_loaded_files() {
+    let cache = tempfile::tempdir().expect("tempdir");
+    let tree = tempfile::tempdir().expect("tempdir");
+    let (a, b) = (tree.path().join("a.c"), tree.path().join("b.c"));
+    std::fs::write(&a, "static DEFINE_MUTEX(m);\nstatic void f(void)\n{\n\tmutex_lock(&m);\n\tmutex_lock(&m);\n}\n")
+        .expect("write");
+    std::fs::write(&b, "static int g(void) { return 0; }\n").expect("write");
+    age(&a);
+    age(&b);
+    let run_tree = || check_at(Path::new(LOCKPATH), cache.path(), tree.path()).output().expect("lockpath runs");
+    let first = run_tree();
+    assert_ran(&first);
+    assert_eq!(inputs_hashed(&first), (2, 0), "{}", String::from_utf8_lossy(&first.stderr));
+    assert_eq!(cache_counts(&first), (0, 2, 0));
+    let second = run_tree();
+    assert!(report_from_cache(&second), "the index's key is the loader's: {}", String::from_utf8_lossy(&second.stderr));
+    assert_eq!(inputs_hashed(&second), (0, 2));
+
+    for index in files_with(cache.path(), "stat") {
+        std::fs::remove_file(index).expect("remove the index");
+    }
+    let third = run_tree();
+    assert!(report_from_cache(&third), "{}", String::from_utf8_lossy(&third.stderr));
+    assert_eq!(cache_counts(&third), (2, 0, 0), "facts from the cache, then the report");
+    assert_eq!(first.stdout, third.stdout);
+    assert_eq!(inputs_hashed(&run_tree()), (0, 2), "the index is back");
+}
+
 #[test]
 fn a_corrupt_stat_index_is_named_once_and_rebuilt() {
     let cache = tempfile::tempdir().expect("tempdir");
