@@ -55,6 +55,6 @@ fn parse_active(parser: &mut tree_sitter::Parser, src: &[u8]) -> Option<tree_sit
 
 fn line_starts(src: &[u8]) -> Vec<u32> {
     let mut starts = vec![0u32];
-    starts.extend(src.iter().enumerate().filter(|(_, &b)| b == b'\n').map(|(i, _)| i as u32 + 1));
+    starts.extend(memchr::memchr_iter(b'\n', src).map(|i| i as u32 + 1));
     starts
 }
