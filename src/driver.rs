@@ -179,6 +179,47 @@ fn prepare<'o>(
     Err(Box::new(Prepared { found, all, problems, loader, run_key, hashes, key_after_load }))
 }
 
+/// What a first run (no stat index for its paths) keys its report with,
+/// once its files are loaded: the loader's stats and hashes.
+struct FirstRun<'a> {
+    inputs: &'a [Input],
+    missing: &'a [PathBuf],
+    /// The problems as they stood when the key would have been made first.
+    problems: Vec<String>,
+    reads: Vec<Option<ReadStamp>>,
+    /// When loading began: reads of files changed since are racy.
+    began: i128,
+}
+
+impl FirstRun<'_> {
+    /// `Ok`: the report cache holds this run's report. `Err`: the key to
+    /// store this run's under (none without a cache).
+    fn report_key(
+        mut self,
+        model: &Model,
+        opts: &Options,
+        loader: &Loader,
+        stats: &mut Stats,
+        lap: &mut impl FnMut(&mut Stats, &'static str),
+    ) -> Result<Report, Option<crate::cache::Key>> {
+        let Some(cache) = &loader.cache else { return Err(None) };
+        let reads = reads_with(&self.reads, self.began);
+        let (key, hashed, _) = run_key(cache, model, opts, self.inputs, self.missing, &mut self.problems, &reads);
+        stats.inputs_hashed = Some(hashed);
+        lap(stats, "hash inputs");
+        if let Lookup::Hit(cached) = cache.load_report::<CachedReport>(&key) {
+            lap(stats, "read report");
+            let mut hit = stats.clone();
+            hit.report_cache = Some(true);
+            hit.cache = Some(loader.counts.get());
+            if let Some(report) = cached.into_report(hit) {
+                return Ok(report);
+            }
+        }
+        Err(Some(key))
+    }
+}
+
 /// The report the cache holds for `opts`, if it holds one (no analysis).
 pub fn cached(model: &Model, opts: &Options) -> Option<Report> {
     prepare(model, opts, false, &mut Stats::default(), &mut |_, _| {}).ok()
@@ -212,22 +253,15 @@ pub fn run(model: &Model, opts: &Options) -> Report {
     loader.flush();
     let nothing_usable = summary.files == 0;
     lap(&mut stats, "parse+extract");
-    if let (Some(mut key_problems), Some(cache), Some(inputs)) = (key_after_load, &loader.cache, inputs) {
-        let (key, hashed, _) =
-            self::run_key(cache, model, opts, &inputs, &found.missing, &mut key_problems, &reads_with(&reads, began));
-        stats.inputs_hashed = Some(hashed);
-        lap(&mut stats, "hash inputs");
-        if let Lookup::Hit(cached) = cache.load_report::<CachedReport>(&key) {
-            lap(&mut stats, "read report");
-            let mut hit = stats.clone();
-            hit.report_cache = Some(true);
-            hit.cache = Some(loader.counts.get());
-            if let Some(report) = cached.into_report(hit) {
+    if let (Some(key_problems), Some(inputs)) = (key_after_load, inputs) {
+        let first = FirstRun { inputs: &inputs, missing: &found.missing, problems: key_problems, reads, began };
+        match first.report_key(model, opts, &loader, &mut stats, &mut lap) {
+            Ok(report) => {
                 bar.finish_and_clear();
                 return report;
             }
+            Err(key) => run_key = key,
         }
-        run_key = Some(key);
     }
     bar.set_message("indexing");
     RunProgress::set_phase(&opts.watch, 1);
