@@ -155,7 +155,7 @@ fn prepare<'o>(
     let first_run = may_defer_key && keyed.is_some_and(|cache| !stat_index_path(cache, opts).exists());
     let key_after_load = first_run.then(|| problems.clone());
     let run_key = keyed.filter(|_| !first_run).map(|cache| {
-        let (key, hashed, contents) = run_key(cache, model, opts, &all, &found.missing, &mut problems, &[]);
+        let (key, hashed, contents) = run_key(cache, model, opts, &all, &found.missing, &mut problems, (&[], 0));
         stats.inputs_hashed = Some(hashed);
         hashes = Some(contents);
         lap(stats, "hash inputs");
@@ -203,8 +203,8 @@ impl FirstRun<'_> {
         lap: &mut impl FnMut(&mut Stats, &'static str),
     ) -> Result<Report, Option<crate::cache::Key>> {
         let Some(cache) = &loader.cache else { return Err(None) };
-        let reads = reads_with(&self.reads, self.began);
-        let (key, hashed, _) = run_key(cache, model, opts, self.inputs, self.missing, &mut self.problems, &reads);
+        let read = (self.reads.as_slice(), self.began);
+        let (key, hashed, _) = run_key(cache, model, opts, self.inputs, self.missing, &mut self.problems, read);
         stats.inputs_hashed = Some(hashed);
         lap(stats, "hash inputs");
         if let Lookup::Hit(cached) = cache.load_report::<CachedReport>(&key) {
@@ -522,11 +522,11 @@ fn run_key(
     files: &[(PathBuf, String, bool)],
     missing: &[PathBuf],
     problems: &mut Vec<String>,
-    reads: &[Option<(ReadStamp, i128)>],
+    read: (&[Option<ReadStamp>], i128),
 ) -> (crate::cache::Key, (usize, usize), Vec<[u8; 32]>) {
     // A bad stat index is named like a bad cache entry: in the key too, so
     // a later run without it is not answered with this run's notice.
-    let (hashes, counts, notice) = input_hashes(cache, opts, files, reads);
+    let (hashes, counts, notice) = input_hashes(cache, opts, files, read);
     problems.extend(notice);
     let mut listing = Vec::new();
     for ((path, display, is_context), hash) in files.iter().zip(&hashes) {
@@ -555,13 +555,14 @@ fn run_key(
 /// from the stat index (`cache/stat.rs`) when the file's stat is the one
 /// recorded, else read. The index is written back when it changed. Also
 /// returns how many were hashed from their bytes and how many the index
-/// gave, and the notice naming a bad index. `reads`: what the loader read
-/// (by input, with when its loading began), used as the index's entries are.
+/// gave, and the notice naming a bad index. `(reads, loading_began)`: what
+/// the loader read, by input, used as the index's entries are, and when its
+/// loading began (their racy mark).
 fn input_hashes(
     cache: &FactsCache,
     opts: &Options,
     files: &[(PathBuf, String, bool)],
-    reads: &[Option<(ReadStamp, i128)>],
+    (reads, loading_began): (&[Option<ReadStamp>], i128),
 ) -> (Vec<[u8; 32]>, (usize, usize), Option<String>) {
     use crate::cache::stat::{Stamp, StatIndex};
     let index_path = stat_index_path(cache, opts);
@@ -574,8 +575,8 @@ fn input_hashes(
         .par_iter()
         .enumerate()
         .map(|(i, (path, _, _))| {
-            if let Some(Some((read, read_began))) = reads.get(i) {
-                return (read.hash, Some(read.stamp), *read_began, false);
+            if let Some(Some(read)) = reads.get(i) {
+                return (read.hash, Some(read.stamp), loading_began, false);
             }
             let (h, stamp, from_index) = hash_input(opts, &index, path, hash);
             (h, stamp, began, from_index)
@@ -639,11 +640,6 @@ fn stat_index_path(cache: &FactsCache, opts: &Options) -> PathBuf {
     }
     scope.push(u8::from(opts.tree_context));
     cache.stat_index_path(&scope)
-}
-
-/// The loader's reads, each with when loading began (their racy mark).
-fn reads_with(reads: &[Option<ReadStamp>], began: i128) -> Vec<Option<(ReadStamp, i128)>> {
-    reads.iter().map(|r| r.map(|r| (r, began))).collect()
 }
 
 fn now_ns() -> i128 {
